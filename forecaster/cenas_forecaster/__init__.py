@@ -1,0 +1,1 @@
+"""cenas forecaster: hourly carbon-intensity forecasts (96 h, quantiles) over HTTP."""

@@ -1,0 +1,1 @@
+"""cenas operator: runs NASSearch resources carbon-aware (kopf)."""

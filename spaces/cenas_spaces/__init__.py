@@ -1,0 +1,46 @@
+"""cenas search spaces: architecture encodings, validation, params and FLOPs (pure, no torch)."""
+
+from cenas_spaces.nb201 import (
+    EDGES,
+    NUM_ARCHS,
+    NUM_NODES,
+    OPS,
+    Arch,
+    ArchError,
+    all_archs,
+    as_arch,
+    decode_unit,
+    encode_onehot,
+    encode_unit,
+    format_arch,
+    from_codes,
+    from_index,
+    is_degenerate,
+    parse_arch,
+    to_index,
+)
+from cenas_spaces.nb201_cost import Cost, Macro, cell_cost, network_cost
+
+__all__ = [
+    "EDGES",
+    "NUM_ARCHS",
+    "NUM_NODES",
+    "OPS",
+    "Arch",
+    "ArchError",
+    "Cost",
+    "Macro",
+    "all_archs",
+    "as_arch",
+    "cell_cost",
+    "decode_unit",
+    "encode_onehot",
+    "encode_unit",
+    "format_arch",
+    "from_codes",
+    "from_index",
+    "is_degenerate",
+    "network_cost",
+    "parse_arch",
+    "to_index",
+]

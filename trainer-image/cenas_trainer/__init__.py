@@ -1,0 +1,1 @@
+"""cenas trainer: NB201 full training, supernet training and scoring for one NASTrial."""
