@@ -22,6 +22,7 @@ from cenas_localcluster.control_plane import (
 REPO = Path(__file__).resolve().parents[2]
 NODES = 2
 GPUS_PER_NODE = 8
+KWOK_NODES = 2
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,8 @@ class Cluster:
     server: str
     api_client: client.ApiClient
     bin_dir: Path
-    nodes: list[str]
+    nodes: list[str]  # pods here run as local processes through the node agent
+    kwok_nodes: list[str]  # pods here only pretend to run (kwok)
     gpus_per_node: int
     logs: Path
 
@@ -41,11 +43,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     if not (bin_dir / "kube-apiserver").exists():
         pytest.fail(f"{bin_dir} has no control-plane binaries: run `make testbin` (make test does)")
     state_dir = tmp_path_factory.mktemp("localcluster")
-    state = start_cluster(ClusterConfig(state_dir=state_dir, bin_dir=bin_dir, nodes=NODES, gpus_per_node=GPUS_PER_NODE))
+    state = start_cluster(ClusterConfig(state_dir=state_dir, bin_dir=bin_dir, nodes=NODES, gpus_per_node=GPUS_PER_NODE,
+                                        kwok_nodes=KWOK_NODES))
     try:
         yield Cluster(
             kubeconfig=state.kubeconfig, server=state.server, api_client=state.api_client(), bin_dir=bin_dir,
-            nodes=state.nodes, gpus_per_node=GPUS_PER_NODE, logs=state_dir / "logs",
+            nodes=state.nodes, kwok_nodes=state.kwok_nodes, gpus_per_node=GPUS_PER_NODE, logs=state_dir / "logs",
         )
     finally:
         stop_cluster(state_dir)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from kubernetes import client
 
+from cenas_localcluster.nodes import KWOK_TAINT
 from cenas_localcluster.processes import tail
 
 GPU = "nvidia.com/gpu"
@@ -50,21 +51,22 @@ def python_pod(name: str, script: str, gpus: int = 1, **spec) -> dict:
 
 
 def test_apiserver_is_ready(cluster):
-    body, status, _ = cluster.api_client.call_api(
-        "/readyz", "GET", auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=False
-    )
-    assert status == 200
-    assert body.data == b"ok"
+    response = cluster.api_client.call_api("GET", f"{cluster.server}/readyz")
+    response.read()
+    assert response.status == 200
+    assert response.data == b"ok"
     version = client.VersionApi(cluster.api_client).get_code()
     assert version.git_version == "v1.37.2"
 
 
 def test_fake_gpu_nodes_advertise_gpus(cluster):
     nodes = client.CoreV1Api(cluster.api_client).list_node().items
-    assert sorted(n.metadata.name for n in nodes) == sorted(cluster.nodes)
+    assert sorted(n.metadata.name for n in nodes) == sorted(cluster.nodes + cluster.kwok_nodes)
     for node in nodes:
         assert node.status.allocatable[GPU] == str(cluster.gpus_per_node)
-        assert not [t for t in node.spec.taints or [] if t.effect == "NoSchedule"]
+        taints = [t.key for t in node.spec.taints or [] if t.effect == "NoSchedule"]
+        # the not-ready taint admission adds is gone; only kwok's nodes keep pods away
+        assert taints == ([KWOK_TAINT["key"]] if node.metadata.name in cluster.kwok_nodes else [])
 
 
 def test_gpu_pod_runs_through_node_agent_and_succeeds(cluster, namespace):
@@ -132,7 +134,7 @@ def test_deleting_a_running_pod_delivers_sigterm(cluster, namespace, tmp_path):
     core = client.CoreV1Api(cluster.api_client)
     script = """
         import signal, sys, time, pathlib
-        out = pathlib.Path("/work/out")
+        out = pathlib.Path("/mnt/cenas-test/out")
         def on_term(signum, frame):
             out.joinpath("signal").write_text(signal.Signals(signum).name)
             sys.exit(143)
@@ -143,7 +145,7 @@ def test_deleting_a_running_pod_delivers_sigterm(cluster, namespace, tmp_path):
     """
     pod = python_pod(
         "long-training", script,
-        container={"volumeMounts": [{"name": "out", "mountPath": "/work/out"}]},
+        container={"volumeMounts": [{"name": "out", "mountPath": "/mnt/cenas-test/out"}]},
         volumes=[{"name": "out", "hostPath": {"path": str(tmp_path), "type": "Directory"}}],
         terminationGracePeriodSeconds=20,
     )
@@ -162,3 +164,17 @@ def test_deleting_a_running_pod_delivers_sigterm(cluster, namespace, tmp_path):
 
     wait_for(gone, 30, "the pod object to be removed", cluster.logs / "node-agent.log")
     assert (tmp_path / "signal").read_text() == "SIGTERM"
+
+
+def test_kwok_node_pods_run_without_a_process(cluster, namespace):
+    core = client.CoreV1Api(cluster.api_client)
+    pod = python_pod("simulated", "raise SystemExit('must not run here')", gpus=cluster.gpus_per_node,
+                     nodeSelector={"type": "kwok"}, tolerations=[{**KWOK_TAINT, "operator": "Equal"}])
+    core.create_namespaced_pod(namespace, pod)
+
+    def running():
+        p = core.read_namespaced_pod("simulated", namespace)
+        return p if p.status.phase == "Running" else None
+
+    done = wait_for(running, 30, "kwok to run the pod")
+    assert done.spec.node_name in cluster.kwok_nodes

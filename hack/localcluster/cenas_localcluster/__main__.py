@@ -16,9 +16,12 @@ def up(args: argparse.Namespace) -> int:
     began = time.monotonic()
     state = start_cluster(ClusterConfig(
         state_dir=args.state_dir, bin_dir=args.bin_dir, nodes=args.nodes, gpus_per_node=args.gpus_per_node,
+        kwok_nodes=args.kwok_nodes,
     ))
     print(f"cluster ready in {time.monotonic() - began:.1f}s: {state.server}")
     print(f"  nodes: {', '.join(state.nodes)} ({args.gpus_per_node} nvidia.com/gpu each)")
+    if state.kwok_nodes:
+        print(f"  kwok nodes (pods only pretend to run): {len(state.kwok_nodes)}")
     print(f"  export KUBECONFIG={state.kubeconfig}")
     print(f"  logs: {state.state_dir / 'logs'}; stop with `make cluster-down`")
     return 0
@@ -68,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     p_up.add_argument("--bin-dir", type=Path, default=Path(".testbin"))
     p_up.add_argument("--nodes", type=int, default=2, help="fake GPU nodes (default 2)")
     p_up.add_argument("--gpus-per-node", type=int, default=8, help="nvidia.com/gpu per node (default 8)")
+    p_up.add_argument("--kwok-nodes", type=int, default=0, help="extra GPU nodes faked by kwok (default 0)")
     p_up.set_defaults(func=up)
     sub.add_parser("down", help="stop exactly the processes `up` started; remove the state").set_defaults(func=down)
     sub.add_parser("status", help="the recorded processes and whether they run").set_defaults(func=status)

@@ -21,7 +21,7 @@ from kubernetes import config as kube_config
 
 from cenas_localcluster import processes
 from cenas_localcluster.kubeconfig import write_kubeconfig
-from cenas_localcluster.nodes import node_names, register_gpu_nodes
+from cenas_localcluster.nodes import KWOK_LABEL, node_names, register_gpu_nodes
 from cenas_localcluster.pki import Pki, write_pki
 from cenas_localcluster.processes import ProcessRecord
 
@@ -44,6 +44,7 @@ class ClusterConfig:
     nodes: int = 2
     gpus_per_node: int = 8
     host: str = "127.0.0.1"
+    kwok_nodes: int = 0  # extra GPU nodes faked by kwok (pods Running without processes): scale tests
     start_timeout_seconds: float = 120.0
 
 
@@ -52,7 +53,8 @@ class ClusterState:
     state_dir: Path
     server: str
     kubeconfig: Path
-    nodes: list[str]
+    nodes: list[str]  # run by the node agent
+    kwok_nodes: list[str] = field(default_factory=list)
     processes: list[ProcessRecord] = field(default_factory=list)
 
     def save(self) -> None:
@@ -60,6 +62,7 @@ class ClusterState:
             "server": self.server,
             "kubeconfig": str(self.kubeconfig),
             "nodes": self.nodes,
+            "kwok_nodes": self.kwok_nodes,
             "processes": [p.to_dict() for p in self.processes],
         }
         tmp = self.state_dir / (STATE_FILE + ".tmp")
@@ -77,6 +80,7 @@ class ClusterState:
             server=doc["server"],
             kubeconfig=Path(doc["kubeconfig"]),
             nodes=doc["nodes"],
+            kwok_nodes=doc.get("kwok_nodes", []),
             processes=[ProcessRecord(**p) for p in doc["processes"]],
         )
 
@@ -165,6 +169,8 @@ def start_cluster(config: ClusterConfig) -> ClusterState:
             f"--service-account-signing-key-file={pki.sa_key}",
             f"--service-cluster-ip-range={SERVICE_CIDR}",
             "--authorization-mode=RBAC", "--allow-privileged=true",
+            # A loopback advertise address is refused by the default endpoint reconciler.
+            "--endpoint-reconciler-type=none",
             "--enable-priority-and-fairness=false", "--profiling=false", "--v=1",
         ])
         processes.wait_until(lambda: _https_ok(f"{server}/readyz", pki), timeout, "kube-apiserver /readyz", apiserver)
@@ -203,10 +209,32 @@ def start_cluster(config: ClusterConfig) -> ClusterState:
             f"--work-dir={state_dir / 'pods'}", f"--ready-file={ready_file}",
         ])
         processes.wait_until(ready_file.exists, timeout, "the node agent", agent)
+        if config.kwok_nodes:
+            _start_kwok(state, config, bins, launch, core)
     except BaseException:
         stop_cluster(state_dir, remove_state=False)  # keep the logs to read the failure
         raise
     return state
+
+
+# kwok ships no default stages since v0.8; these are upstream's "fast" ones (build.sh copies them).
+KWOK_STAGES = ("node/fast/node-initialize.yaml", "pod/fast/pod-ready.yaml", "pod/fast/pod-complete.yaml",
+               "pod/fast/pod-delete.yaml")
+
+
+def _start_kwok(state: ClusterState, config: ClusterConfig, bins: Path, launch, core: client.CoreV1Api) -> None:
+    names = node_names(config.kwok_nodes, prefix="kwok-node")
+    register_gpu_nodes(core, names, config.gpus_per_node, kwok=True)
+    kwok = launch("kwok", [
+        str(bins / "kwok"), f"--kubeconfig={state.kubeconfig}", f"--manage-nodes-with-label-selector={KWOK_LABEL}=kwok",
+        "--cidr=10.244.0.0/16", "--node-ip=10.99.0.1",
+        *[f"--config={bins / 'kwok-stages' / stage}" for stage in KWOK_STAGES],
+    ])
+    state.kwok_nodes = names
+    state.save()
+    # kwok fills in nodeInfo when it takes a node over.
+    processes.wait_until(lambda: core.read_node(names[-1]).status.node_info.kubelet_version, config.start_timeout_seconds,
+                         "kwok to manage its nodes", kwok)
 
 
 def stop_cluster(state_dir: Path, remove_state: bool = True) -> list[str]:

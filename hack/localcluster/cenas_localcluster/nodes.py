@@ -8,15 +8,19 @@ from kubernetes import client
 
 GPU_RESOURCE = "nvidia.com/gpu"
 AGENT_LABEL = "cenas.dev/node-agent"  # nodes whose pods the node agent runs as local processes
+KWOK_LABEL = "type"  # kwok manages the nodes labelled type=kwok: pods there only pretend to run
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
+# Keeps ordinary pods off kwok's nodes, where they would "run" forever without running.
+KWOK_TAINT = {"key": "kwok.x-k8s.io/node", "value": "fake", "effect": "NoSchedule"}
 
 
 def node_names(count: int, prefix: str = "gpu-node") -> list[str]:
     return [f"{prefix}-{i}" for i in range(count)]
 
 
-def build_gpu_node(name: str, gpus: int, *, cpu: str = "64", memory: str = "512Gi") -> dict:
-    """A Ready node advertising `gpus` GPUs. Status is accepted on create for nodes."""
+def build_gpu_node(name: str, gpus: int, *, kwok: bool = False, cpu: str = "64", memory: str = "512Gi") -> dict:
+    """A Ready node advertising `gpus` GPUs, run by the node agent or (kwok=True) faked by kwok.
+    Status is accepted on create for nodes."""
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     capacity = {"cpu": cpu, "memory": memory, "pods": "110", "ephemeral-storage": "1Ti", GPU_RESOURCE: str(gpus)}
     return {
@@ -30,14 +34,16 @@ def build_gpu_node(name: str, gpus: int, *, cpu: str = "64", memory: str = "512G
                 "kubernetes.io/arch": "amd64",
                 "nvidia.com/gpu.present": "true",
                 "nvidia.com/gpu.count": str(gpus),
-                AGENT_LABEL: "true",
+                **({KWOK_LABEL: "kwok"} if kwok else {AGENT_LABEL: "true"}),
             },
+            "annotations": {"kwok.x-k8s.io/node": "fake"} if kwok else {},
         },
-        "spec": {},
+        "spec": {"taints": [KWOK_TAINT]} if kwok else {},
         "status": {
             "capacity": capacity,
             "allocatable": dict(capacity),
-            "conditions": [
+            # kwok's node-initialize stage takes over only nodes that are not Ready yet.
+            "conditions": [] if kwok else [
                 {
                     "type": "Ready", "status": "True", "reason": "NodeAgentReady",
                     "message": "cenas node agent runs this node's pods as local processes",
@@ -49,14 +55,14 @@ def build_gpu_node(name: str, gpus: int, *, cpu: str = "64", memory: str = "512G
     }
 
 
-def register_gpu_nodes(core: client.CoreV1Api, names: list[str], gpus: int) -> None:
+def register_gpu_nodes(core: client.CoreV1Api, names: list[str], gpus: int, kwok: bool = False) -> None:
     """Create the nodes (idempotent) and drop the not-ready taint that admission adds on create.
 
     Without a node-lifecycle controller nothing else would remove that taint, and no pod would
     ever be scheduled."""
     for name in names:
         try:
-            core.create_node(build_gpu_node(name, gpus))
+            core.create_node(build_gpu_node(name, gpus, kwok=kwok))
         except client.ApiException as exc:
             if exc.status != 409:
                 raise
