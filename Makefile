@@ -31,8 +31,9 @@ venv: $(VENV_STAMP) ## create .venv with every package (editable) and the dev to
 testbin: ## build etcd, kube-apiserver, kube-scheduler, kubectl, kwok, helm into the cache; link .testbin
 	hack/testbin/build.sh
 
-lint: venv ## ruff over the whole repository
+lint: venv ## ruff over the whole repository, hadolint over the Dockerfiles
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/hadolint Dockerfile trainer-image/Dockerfile
 
 test: venv testbin lint ## set everything up and run the whole test suite (unit + integration)
 	$(PY) -m pytest $(PYTEST_ARGS)
