@@ -22,7 +22,10 @@ FROM base AS operator
 COPY --from=operator-build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 USER 10001:10001
-ENTRYPOINT ["python", "-m", "cenas_operator"]
+EXPOSE 8080 9090
+# kopf's own CLI, exec form (kopf is PID 1 and gets SIGTERM). --standalone: one replica, no peering objects.
+# The chart adds --liveness=http://0.0.0.0:<healthPort>/healthz and --all-namespaces or --namespace=<ns>.
+ENTRYPOINT ["kopf", "run", "--standalone", "-m", "cenas_operator.main"]
 
 # --- forecaster -----------------------------------------------------------------------------
 FROM base AS forecaster-build
