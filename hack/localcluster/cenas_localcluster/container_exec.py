@@ -29,9 +29,20 @@ def bind(source: str, target: str, read_only: bool) -> None:
         subprocess.run(["mount", "-o", "remount,bind,ro", target], check=True)
 
 
+def mount_order(binds: list[list]) -> list[list]:
+    """Binds whose target hides another bind's source (an emptyDir over /tmp while a hostPath source
+    lives under /tmp) go last, so every source is looked up before anything covers it."""
+
+    def covers_another_source(bind: list) -> bool:
+        prefix = bind[1].rstrip("/") + "/"
+        return any(str(other[0]).startswith(prefix) for other in binds if other is not bind)
+
+    return sorted(binds, key=covers_another_source)
+
+
 def main(plan_path: str) -> None:
     plan = json.loads(Path(plan_path).read_text())
-    for source, target, read_only in plan["binds"]:
+    for source, target, read_only in mount_order(plan["binds"]):
         bind(source, target, read_only)
     if plan["working_dir"]:
         Path(plan["working_dir"]).mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,70 @@
+"""The NASTrial lifecycle on the API: read the trial's current pod, plan (trials.plan_trial), act.
+
+Runs as a timer per trial, so it is level-based: every tick compares the desired state with what the
+API shows and acts only on differences; creating a pod that already exists (409) is a no-op, which
+makes a restarted operator continue without duplicates."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import kopf
+from kubernetes import client
+
+from cenas_operator.api import GROUP, VERSION
+from cenas_operator.builders import build_pod, pod_name
+from cenas_operator.trials import plan_trial
+
+
+def _read_pod(core: client.CoreV1Api, namespace: str, name: str) -> dict | None:
+    try:
+        return core.api_client.sanitize_for_serialization(core.read_namespaced_pod(name, namespace))
+    except client.ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def _owner_search(objects: client.CustomObjectsApi, trial: dict) -> dict:
+    owner = next((o for o in trial["metadata"].get("ownerReferences") or [] if o["kind"] == "NASSearch"), None)
+    if owner is None:
+        raise kopf.PermanentError("the NASTrial has no NASSearch owner: it cannot be run")
+    return objects.get_namespaced_custom_object(GROUP, VERSION, trial["metadata"]["namespace"], "nassearches",
+                                                owner["name"])
+
+
+def reconcile_trial(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger, **_) -> None:
+    namespace, name = body.metadata["namespace"], body.metadata["name"]
+    core, objects = client.CoreV1Api(memo.api), client.CustomObjectsApi(memo.api)
+    # Read afresh: the trainer's last status report (the checkpoint that makes a suspension clean)
+    # may still be on its way through kopf's watch when the pod is already gone.
+    try:
+        trial = objects.get_namespaced_custom_object(GROUP, VERSION, namespace, "nastrials", name)
+    except client.ApiException as exc:
+        if exc.status == 404:
+            return
+        raise
+    trial.setdefault("status", {})
+    attempt = trial["status"].get("attempt") or 0
+    pod = _read_pod(core, namespace, pod_name(name, attempt)) if attempt else None
+    plan = plan_trial(trial, pod, dt.datetime.now(dt.UTC))
+
+    if plan.delete_pod:
+        try:
+            core.delete_namespaced_pod(plan.delete_pod, namespace)  # the pod's own grace period
+        except client.ApiException as exc:
+            if exc.status != 404:
+                raise
+    if plan.create_attempt:
+        search = _owner_search(objects, trial)
+        manifest = build_pod(search, trial, plan.create_attempt, memo.settings)
+        try:
+            core.create_namespaced_pod(namespace, manifest)
+        except client.ApiException as exc:
+            if exc.status != 409:
+                raise
+            logger.info("pod %s exists already", manifest["metadata"]["name"])
+    for key, value in plan.status.items():
+        patch.status[key] = value
+    if plan.event:
+        kopf.info(body, reason=plan.event[0], message=plan.event[1])
