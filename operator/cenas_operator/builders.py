@@ -21,7 +21,11 @@ TRAINER_MODE = {
 }
 CHECKPOINT_VOLUME = "checkpoints"
 DATASET_VOLUME = "dataset"
-TMP_VOLUME = "tmp"
+SCRATCH_VOLUME = "scratch"
+# Writable scratch space (the root filesystem is read-only), given to Python and torch as TMPDIR.
+# Not /tmp itself: on hosts that run pods as processes (the local cluster's node agent), a volume over
+# /tmp would hide whatever else lives there.
+SCRATCH_PATH = "/var/run/cenas/scratch"
 
 
 def trial_name(search_name: str, role: TrialRole, index: int) -> str:
@@ -149,11 +153,11 @@ def build_pod(search_obj: dict, trial_obj: dict, attempt: int, settings: Setting
     }
     volumes = [
         _volume(CHECKPOINT_VOLUME, spec.trainer.checkpoint_volume, create=True),
-        {"name": TMP_VOLUME, "emptyDir": {}},  # the root filesystem is read-only
+        {"name": SCRATCH_VOLUME, "emptyDir": {}},
     ]
     mounts = [
         {"name": CHECKPOINT_VOLUME, "mountPath": settings.checkpoint_mount_path},
-        {"name": TMP_VOLUME, "mountPath": "/tmp"},
+        {"name": SCRATCH_VOLUME, "mountPath": SCRATCH_PATH},
     ]
     if spec.dataset.volume is not None:
         volumes.append(_volume(DATASET_VOLUME, spec.dataset.volume, create=False))
@@ -177,6 +181,7 @@ def build_pod(search_obj: dict, trial_obj: dict, attempt: int, settings: Setting
             "env": [
                 {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
                 {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+                {"name": "TMPDIR", "value": SCRATCH_PATH},
             ],
             "resources": _resources(search, trial.spec.gpus),
             "volumeMounts": mounts,

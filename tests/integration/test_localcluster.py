@@ -178,3 +178,20 @@ def test_kwok_node_pods_run_without_a_process(cluster, namespace):
 
     done = wait_for(running, 30, "kwok to run the pod")
     assert done.spec.node_name in cluster.kwok_nodes
+
+
+def test_a_mount_that_would_hide_the_agents_python_fails_the_pod_clearly(cluster, namespace):
+    core = client.CoreV1Api(cluster.api_client)
+    hidden = str(Path(sys.prefix).parent)
+    pod = python_pod("hides-python", "print(1)",
+                     container={"volumeMounts": [{"name": "scratch", "mountPath": hidden}]},
+                     volumes=[{"name": "scratch", "emptyDir": {}}])
+    core.create_namespaced_pod(namespace, pod)
+
+    def failed():
+        p = core.read_namespaced_pod("hides-python", namespace)
+        return p if p.status.phase == "Failed" else None
+
+    done = wait_for(failed, 30, "the pod to fail", cluster.logs / "node-agent.log")
+    assert done.status.reason == "UnsupportedByNodeAgent"
+    assert hidden in done.status.message

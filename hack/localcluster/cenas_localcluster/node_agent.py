@@ -195,6 +195,10 @@ class NodeAgent:
         container.log_file = cdir / f"{container.state.restart_count}.log"
         binds = []
         for mount in plan.mounts:
+            if Path(sys.prefix).is_relative_to(mount.mount_path):
+                # The process shares the host's filesystem: this mount would hide its own interpreter.
+                raise UnsupportedPod(f"volumeMounts: {mount.mount_path} would hide the node agent's Python "
+                                     f"({sys.prefix}); mount the volume elsewhere")
             if mount.volume not in volume_paths:
                 raise UnsupportedPod(f"volumeMounts: no volume named {mount.volume!r}")
             source = volume_paths[mount.volume] / mount.sub_path if mount.sub_path else volume_paths[mount.volume]

@@ -74,6 +74,8 @@ def test_pod_requests_gpus_mounts_volumes_and_is_restricted():
     mounts = {m["name"]: m for m in container["volumeMounts"]}
     assert mounts["dataset"]["mountPath"] == spec["dataset"]["path"] and mounts["dataset"]["readOnly"]
     assert mounts["checkpoints"]["mountPath"] == SETTINGS.checkpoint_mount_path
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["TMPDIR"] == mounts["scratch"]["mountPath"]  # writable scratch on a read-only root
     assert container["securityContext"] == {
         "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]},
     }
