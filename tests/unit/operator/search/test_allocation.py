@@ -1,0 +1,73 @@
+"""Allocators: CE-NAS's heuristic split and cenas' carbon-aware rule, from forecasts only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cenas_operator.search.allocation import (
+    Allocation,
+    AllocationInput,
+    CarbonAwareRule,
+    clamp_allocation,
+    forecast_rank,
+    full_power,
+    heuristic,
+)
+
+
+def inp(median_now: float, **kw) -> AllocationInput:
+    window = np.linspace(100.0, 300.0, 96)  # the forecast rises over the window
+    window[0] = median_now
+    forecast = np.stack([0.9 * window, window, 1.1 * window], axis=1)
+    base = dict(
+        hour=0, steps_left=96, step_hours=1.0, forecast=forecast, levels=(0.1, 0.5, 0.9), max_gpus=8,
+        sampling=0, evaluation=0, supernet_done=True, supernet_left=0.0, queue=50, halfwork=0, training=0,
+        unseen=1000, scored=100, trained=10, emitted_grams=0.0, budget_left_grams=np.inf,
+    )
+    base.update(kw)
+    return AllocationInput(**base)
+
+
+def test_forecast_rank():
+    assert forecast_rank(inp(50.0), 24) == 0.0
+    assert forecast_rank(inp(1000.0), 24) == pytest.approx(23 / 24)
+
+
+def test_heuristic_keeps_every_gpu_and_shifts_the_split_with_intensity():
+    h = heuristic()
+    clean, dirty = h(inp(50.0)), h(inp(1000.0))
+    assert clean.total == dirty.total == 8
+    assert clean.evaluation == 7 and clean.sampling == 1  # CE-NAS's top level: max(int(8 * 9/10), 1)
+    assert dirty.evaluation == 1 and dirty.sampling == 7  # at least one GPU in each pool
+    assert heuristic()(inp(50.0, max_gpus=1)) == Allocation(0, 1)
+
+
+def test_full_power():
+    assert full_power("evaluation")(inp(1000.0)) == Allocation(0, 8)
+    assert full_power("sampling")(inp(50.0)) == Allocation(8, 0)
+    with pytest.raises(ValueError, match="pool"):
+        full_power("both")
+
+
+def test_carbon_aware_rule():
+    rule = CarbonAwareRule(run_fraction=0.33, queue_target=32, supernet_gpus=2)
+    assert rule(inp(1000.0)) == Allocation(0, 0)  # dirty hour: release everything
+    # Clean hour, supernet still training: two GPUs on it, evaluation only for work that exists.
+    assert rule(inp(50.0, supernet_done=False, queue=0, training=0)) == Allocation(2, 0)
+    assert rule(inp(50.0, supernet_done=False, queue=3, training=1, halfwork=1)) == Allocation(2, 5)
+    # Supernet trained: one scoring GPU while the region's queue is short, none once it is full.
+    assert rule(inp(50.0, queue=10)) == Allocation(1, 7)
+    assert rule(inp(50.0, queue=40)) == Allocation(0, 8)
+    assert rule(inp(50.0, queue=40, unseen=0)).sampling == 0
+    # Nothing at all to train and the queue empty: score.
+    assert rule(inp(50.0, queue=0, unseen=5)) == Allocation(1, 0)
+    # The deadline overrides the forecast.
+    forced = CarbonAwareRule(deadline_hours=6)
+    assert forced(inp(1000.0, steps_left=5, queue=40)).total == 8
+
+
+def test_clamp():
+    assert clamp_allocation(Allocation(5, 7), 8, (True, True)) == Allocation(5, 3)
+    assert clamp_allocation(Allocation(5, 7), 8, (False, True)) == Allocation(0, 7)
+    assert clamp_allocation(Allocation(-1, 3), 8, (True, False)) == Allocation(0, 0)
