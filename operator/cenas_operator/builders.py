@@ -116,13 +116,14 @@ def trainer_args(search: NASSearch, trial: NASTrial, settings: Settings) -> list
     args += ["--checkpoint-dir", settings.checkpoint_mount_path, "--trial", name,
              "--seed", str(tspec.seed or 0), "--report", "nastrial",
              "--power-watts", str(spec.gpus.power_watts),
-             "--checkpoint-every-seconds", str(spec.trainer.checkpoint_interval_seconds)]
+             "--report-interval-seconds", f"{settings.trainer_report_interval_seconds:g}"]
     if tspec.role is TrialRole.CANDIDATE_SCORING:
         args += ["--supernet-trial", tspec.supernet_trial or ""]
         for candidate in tspec.candidates or []:
             args += ["--arch", candidate]
         return args  # scoring is short: no epochs, no periodic checkpoints
-    args += ["--epochs", str(tspec.epochs)]
+    args += ["--epochs", str(tspec.epochs),
+             "--checkpoint-every-seconds", str(spec.trainer.checkpoint_interval_seconds)]
     if tspec.role is TrialRole.FULL_TRAINING:
         args += ["--arch", tspec.architecture or ""]
     if tspec.gpus > 1:

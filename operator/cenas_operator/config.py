@@ -28,6 +28,21 @@ class Settings:
     """The trainer entrypoint inside the trainer image (exec form)."""
     trainer_run_as_user: int = 10001
     checkpoint_mount_path: str = "/checkpoints"
+    trainer_report_interval_seconds: float = 30.0
+    """How often trainers report progress and energy to their NASTrial: the ledger's resolution."""
+    time_scale: float = 1.0
+    """Grid seconds per wall-clock second: divides every spec interval (decisionIntervalSeconds). 1 in
+    production; demos and tests replaying an accelerated trace set the forecaster's replay speed here."""
+    forecast_hold_seconds: float = 900.0
+    """Without a fresh forecast, keep the current allocation this long before the rule-based fallback."""
+    fallback_intensity_grams_per_kilowatt_hour: float = 800.0
+    """The flat, pessimistic intensity the fallback plans with before any forecast was ever seen (then the
+    highest upper quantile of the last one is used). Never 0: unknown intensity is not free."""
+    planning_gpu_hours_per_epoch: float = 0.01
+    """Grid GPU-hours one training epoch is assumed to take until the search has measured a full training
+    (NB201 on CIFAR-10 on an A100: about 0.01). Only ranks and times decisions; energy is always measured."""
+    search_tick_seconds: float = 3.0
+    """How often each search is reconciled (decisions themselves follow decisionIntervalSeconds)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -49,4 +64,10 @@ class Settings:
                     values[f.name] = type(default)(raw)
             except ValueError as exc:
                 raise ValueError(f"{key}={raw!r}: {exc}") from exc
-        return cls(**values)
+        settings = cls(**values)
+        for name in ("time_scale", "search_tick_seconds", "planning_gpu_hours_per_epoch"):
+            if getattr(settings, name) <= 0:
+                raise ValueError(f"CENAS_{name.upper()} must be positive")
+        if settings.fallback_intensity_grams_per_kilowatt_hour <= 0:
+            raise ValueError("CENAS_FALLBACK_INTENSITY_GRAMS_PER_KILOWATT_HOUR must be positive")
+        return settings

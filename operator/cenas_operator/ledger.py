@@ -22,11 +22,13 @@ def grams(energy_joules: float, intensity_grams_per_kilowatt_hour: float) -> flo
 
 @dataclass(frozen=True)
 class Ledger:
-    """What a search has used so far; `seen_joules` remembers each trial's last reported total."""
+    """What a search has used so far; `seen_joules` remembers each trial's last reported total and
+    `trial_grams` what each trial emitted."""
 
     emitted_grams: float = 0.0
     energy_joules: float = 0.0
     seen_joules: Mapping[str, float] = field(default_factory=dict)
+    trial_grams: Mapping[str, float] = field(default_factory=dict)
 
 
 def accrue(ledger: Ledger, reported_joules: Mapping[str, float], intensity_grams_per_kilowatt_hour: float) -> Ledger:
@@ -35,16 +37,18 @@ def accrue(ledger: Ledger, reported_joules: Mapping[str, float], intensity_grams
     Reports are cumulative per trial, so replaying the same report charges nothing (idempotent
     across operator restarts as long as `seen_joules` is persisted). A smaller total than before
     (a trainer that restarted its meter) charges nothing rather than a negative amount."""
-    seen = dict(ledger.seen_joules)
+    seen, per_trial = dict(ledger.seen_joules), dict(ledger.trial_grams)
     delta_total = 0.0
     for trial, total in reported_joules.items():
         delta = max(0.0, total - seen.get(trial, 0.0))
         seen[trial] = max(total, seen.get(trial, 0.0))
+        per_trial[trial] = per_trial.get(trial, 0.0) + grams(delta, intensity_grams_per_kilowatt_hour)
         delta_total += delta
     return Ledger(
         emitted_grams=ledger.emitted_grams + grams(delta_total, intensity_grams_per_kilowatt_hour),
         energy_joules=ledger.energy_joules + delta_total,
         seen_joules=seen,
+        trial_grams=per_trial,
     )
 
 

@@ -2,13 +2,26 @@
 
 import kopf
 
-from cenas_operator import startup, trial_handler
+from cenas_operator import search_handler, startup, trial_handler
 from cenas_operator.api import GROUP, VERSION
+from cenas_operator.config import Settings
 
 TRIAL_TICK_SECONDS = 2.0
+SEARCH_TICK_SECONDS = Settings.from_env().search_tick_seconds
 
 kopf.on.login(id="login")(startup.login)
 kopf.on.startup(id="configure")(startup.configure)
+kopf.on.cleanup(id="shutdown")(startup.shutdown)
+
+kopf.index(GROUP, VERSION, "nastrials", id="trials_by_search")(search_handler.trials_by_search)
+kopf.timer(GROUP, VERSION, "nassearches", id="search-loop", interval=SEARCH_TICK_SECONDS)(
+    search_handler.reconcile_search
+)
+kopf.on.delete(GROUP, VERSION, "nassearches", id="search-cleanup")(search_handler.delete_search)
+
 kopf.timer(GROUP, VERSION, "nastrials", id="trial-lifecycle", interval=TRIAL_TICK_SECONDS)(
     trial_handler.reconcile_trial
 )
+# A changed spec.suspend (the search loop's lever) or a new trial is acted on at once, not at the next tick.
+kopf.on.create(GROUP, VERSION, "nastrials", id="trial-created")(trial_handler.reconcile_trial)
+kopf.on.field(GROUP, VERSION, "nastrials", field="spec.suspend", id="trial-suspend")(trial_handler.reconcile_trial)

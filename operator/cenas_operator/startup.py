@@ -1,13 +1,22 @@
-"""Operator start-up: settings, the Kubernetes client and kopf's own settings, kept in kopf's memo."""
+"""Operator start-up and shutdown: settings, the Kubernetes client, the forecaster client, the PPO weights,
+the metrics endpoint and kopf's own settings, kept in kopf's memo for the handlers."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 
 import kopf
 from kubernetes import client, config
+from prometheus_client import start_http_server
 
+from cenas_operator import metrics
 from cenas_operator.config import Settings
+from cenas_operator.forecast_client import ForecastClient
+from cenas_operator.policy.runtime import PolicyRuntime, WeightsError
+
+log = logging.getLogger(__name__)
 
 
 def api_client() -> client.ApiClient:
@@ -25,9 +34,39 @@ def login(settings: kopf.OperatorSettings, logger, **_) -> kopf.ConnectionInfo |
     return kopf.login_with_kubeconfig(settings=settings, logger=logger)
 
 
-def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_) -> None:
+def load_policy() -> tuple[PolicyRuntime | None, str | None]:
+    """The shipped PPO weights; without them PPO searches act on RuleBased and say so in lastDecision."""
+    try:
+        runtime = PolicyRuntime.load()
+    except WeightsError as exc:
+        log.error("PPO weights unusable, RuleBased acts for PPO searches: %s", exc)
+        return None, None
+    return runtime, runtime.version
+
+
+async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_) -> None:
     memo.settings = Settings.from_env()
     memo.api = api_client()
-    # Pod and trial state changes are polled by timers; failures are retried by the next tick.
-    settings.execution.max_workers = 8
-    settings.posting.level = 20  # INFO and above become Kubernetes events
+    memo.loop = asyncio.get_running_loop()
+    memo.forecasts = ForecastClient(
+        memo.settings.forecaster_url,
+        timeout_seconds=memo.settings.forecast_timeout_seconds,
+        # Ages are grid time: a replayed trace at 360x makes a forecast stale 360 times sooner.
+        max_age_seconds=memo.settings.forecast_max_age_seconds / memo.settings.time_scale,
+        on_request=metrics.record_forecast_request,
+    )
+    memo.ppo, memo.ppo_version = load_policy()
+    memo.search_cache, memo.spaces, memo.intensities, memo.totals = {}, {}, {}, {}
+    if memo.settings.metrics_port:
+        start_http_server(memo.settings.metrics_port, registry=metrics.REGISTRY)
+    # Handlers use the blocking Kubernetes client in kopf's thread pool.
+    settings.execution.max_workers = 16
+    # Handler outcomes stay in the log; decisions are posted as events explicitly (kopf.info).
+    settings.posting.level = logging.WARNING
+    settings.watching.server_timeout = 300
+
+
+async def shutdown(memo: kopf.Memo, **_) -> None:
+    forecasts = getattr(memo, "forecasts", None)
+    if forecasts is not None:
+        await forecasts.aclose()

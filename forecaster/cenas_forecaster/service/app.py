@@ -52,6 +52,14 @@ def build_sources(settings: Settings, wall_anchor_seconds: float) -> dict[str, S
     return sources
 
 
+def replay_anchor(now: float, speed: float) -> float:
+    """The wall time at which replayed traces are at `replay_start`: the start of the current served hour
+    (3600 / speed wall seconds), so that trace hours begin on served-hour boundaries and the replay starts
+    within one served hour of `replay_start`, at any speed."""
+    served_hour = 3600.0 / speed
+    return (now // served_hour) * served_hour
+
+
 def create_app(
     settings: Settings | None = None, *, clock: Callable[[], float] = time.time,
     sources: dict[str, Source] | None = None,
@@ -63,7 +71,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         predictor = Predictor.load(settings.weights_path)
         metrics.MODEL_INFO.labels(sha256=hashlib.sha256(settings.weights_path.read_bytes()).hexdigest()[:16]).set(1)
-        anchor = (clock() // 3600) * 3600
+        anchor = replay_anchor(clock(), settings.replay_speed)
         engine = Engine(
             predictor, sources if sources is not None else build_sources(settings, anchor),
             calibration_days=settings.calibration_days, max_staleness_seconds=settings.max_staleness_seconds,

@@ -7,8 +7,6 @@ import sys
 import time
 from pathlib import Path
 
-from kubernetes import client
-
 from cenas_localcluster.control_plane import ClusterConfig, ClusterState, start_cluster, stop_cluster
 
 
@@ -50,17 +48,9 @@ def demo(args: argparse.Namespace) -> int:
     if state is None or not state.all_alive():
         print("the local cluster is not running: `make cluster-up` first", file=sys.stderr)
         return 1
-    core = client.CoreV1Api(state.api_client())
-    print(f"local cluster at {state.server} (KUBECONFIG={state.kubeconfig})")
-    for node in core.list_node().items:
-        gpus = node.status.allocatable.get("nvidia.com/gpu", "0")
-        print(f"  node {node.metadata.name}: {gpus} nvidia.com/gpu allocatable")
-    print(
-        "The cenas operator is not built yet (operator issue): this demo will apply an example NASSearch\n"
-        "and follow it to completion once the CRDs, trainer, forecaster, policy and operator exist.\n"
-        "The cluster stays up; stop it with `make cluster-down`."
-    )
-    return 0
+    from cenas_localcluster.demo import run_demo
+
+    return run_demo(state, Path.cwd(), args.out_dir)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     p_up.set_defaults(func=up)
     sub.add_parser("down", help="stop exactly the processes `up` started; remove the state").set_defaults(func=down)
     sub.add_parser("status", help="the recorded processes and whether they run").set_defaults(func=status)
-    sub.add_parser("demo", help="the main job on the running cluster").set_defaults(func=demo)
+    p_demo = sub.add_parser("demo", help="the main job on the running cluster: a NASSearch start to finish")
+    p_demo.add_argument("--out-dir", type=Path, default=Path(".demo"), help="summary, timeline, plot, logs")
+    p_demo.set_defaults(func=demo)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -76,7 +76,10 @@ class SearchConditionType(StrEnum):
     PROGRESSING = "Progressing"
     SUSPENDED = "Suspended"
     COMPLETE = "Complete"
+    FAILED = "Failed"
     FORECAST_AVAILABLE = "ForecastAvailable"
+    BUDGET_EXHAUSTED = "BudgetExhausted"
+    DEADLINE_AT_RISK = "DeadlineAtRisk"
 
 
 AbsolutePath = Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=ABSOLUTE_PATH)]

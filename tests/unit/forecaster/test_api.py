@@ -223,3 +223,12 @@ def test_settings_come_from_the_environment():
         Settings.from_env({"CENAS_FORECASTER_REPLAY_SPEED": "-1"})
     with pytest.raises(ValidationError):
         Settings.from_env({"CENAS_FORECASTER_LIVE_LOCATIONS": '{"x": {"source": "nowhere"}}'})
+
+
+def test_an_accelerated_replay_starts_at_replay_start_whatever_the_wall_minute():
+    from cenas_forecaster.service.app import replay_anchor
+
+    now = 1_800_000_000.0 + 3599.0  # the last second of a wall hour
+    assert replay_anchor(now, 1.0) == 1_800_000_000.0
+    anchor = replay_anchor(now, 360.0)  # served hours of 10 s
+    assert now - 10.0 < anchor <= now and anchor % 10.0 == 0

@@ -96,3 +96,19 @@ def test_every_example_builds_pods_for_every_role(example):
         trial = with_uid(build_trial(search, role, 0, seed=0, **extra))
         pod = build_pod(search, trial, 0, SETTINGS)
         assert pod["spec"]["containers"][0]["args"][0] in ("supernet", "train", "score")
+
+
+@pytest.mark.parametrize("role", list(TrialRole))
+def test_the_trainer_accepts_the_arguments_of_every_role(role):
+    """The contract between the two packages: the trainer's own parser reads what the builder writes."""
+    from cenas_trainer.config import build_parser
+
+    search = search_from("nassearch-small.yaml")
+    extra = {TrialRole.FULL_TRAINING: {"architecture": ARCH},
+             TrialRole.CANDIDATE_SCORING: {"candidates": [ARCH], "supernet_trial": "digits-small-supernet-00000"},
+             TrialRole.SUPERNET_TRAINING: {}}[role]
+    trial = with_uid(build_trial(search, role, 0, seed=1, **extra))
+    args = trainer_args(NASSearch.model_validate(search), NASTrial.model_validate(trial), SETTINGS)
+    parsed = build_parser().parse_args(args)
+    assert parsed.mode == args[0] and parsed.trial == trial["metadata"]["name"]
+    assert parsed.report_interval_seconds == SETTINGS.trainer_report_interval_seconds
