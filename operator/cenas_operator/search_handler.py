@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from cenas_operator import metrics
 from cenas_operator.api import GROUP, LABEL_SEARCH, VERSION, NASSearch, TrialRole
 from cenas_operator.api import SearchConditionType as SC
-from cenas_operator.api.nassearch import Metric, Policy
+from cenas_operator.api.nassearch import Decision, Metric, Policy
 from cenas_operator.builders import build_trial, owner_reference, trial_name
 from cenas_operator.conditions import find, is_true, rfc3339, set_condition
 from cenas_operator.forecast_client import ForecastUnavailable, parse_time
@@ -52,7 +52,8 @@ from cenas_operator.search_state import STATE_KEY, SearchState, SearchStateError
 
 DEFAULT_FULL_TRAININGS = 50  # planning assumption for searches without maxFullTrainings
 FAILED_TRIAL_LIMIT = 3  # this many trials in a row failed for good: the search fails
-INTENSITY_TTL_SECONDS = 5.0  # searches of one location share a realized-intensity reading this long
+INTENSITY_TTL_SECONDS = 5.0
+DECISION_FIELDS = tuple(f.alias or f.name for f in Decision.model_fields.values())  # searches of one location share a realized-intensity reading this long
 
 
 def trials_by_search(namespace, labels, body, **_) -> dict:
@@ -291,8 +292,9 @@ def reconcile_search(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger
         "avoidedGrams": round(counterfactual - state.ledger.emitted_grams, 3),
     }
     if record is not None:
-        patch.status["lastDecision"] = record.status | {"samplingGPUs": plan.sampling_gpus,
-                                                        "evaluationGPUs": plan.evaluation_gpus}
+        # A merge patch keeps keys it does not mention: clear the previous decision's extra fields.
+        patch.status["lastDecision"] = dict.fromkeys(DECISION_FIELDS) | record.status | {
+            "samplingGPUs": plan.sampling_gpus, "evaluationGPUs": plan.evaluation_gpus}
     if not status.get("startTime") and (views or plan.create):
         patch.status["startTime"] = rfc3339(now_dt)
     if reason is not None and not status.get("completionTime"):
