@@ -223,7 +223,8 @@ def reconcile_search(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger
         state, engine, views, full_epochs=spec.trainer.full_training_epochs,
         supernet_epochs=spec.trainer.supernet_epochs, max_full_trainings=spec.budget.max_full_trainings,
         gpus_per_trial=spec.trainer.gpus_per_trial, time_scale=settings.time_scale,
-        default_full_trainings=DEFAULT_FULL_TRAININGS, gpu_hours_per_epoch=settings.planning_gpu_hours_per_epoch)
+        default_full_trainings=DEFAULT_FULL_TRAININGS, gpu_hours_per_epoch=settings.planning_gpu_hours_per_epoch,
+        power_watts=spec.gpus.power_watts)
     last = status.get("lastDecision") or {}
     target = int((status.get("gpus") or {}).get("target", 0))
     due = (not last.get("time") or now - parse_time(last["time"]).timestamp() >= interval
@@ -279,27 +280,32 @@ def reconcile_search(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger
         why = reason or ("Failed" if search_failed else "Suspended" if spec.suspend
                          else "WaitingForLowIntensity" if target == 0 else "Starting")
         cond(SC.PROGRESSING, False, why)
-    patch.status["observedGeneration"] = generation
-    patch.status["conditions"] = conds
     gpus = {"running": gpus_now, "target": target, "sampling": plan.sampling_gpus,
             "evaluation": plan.evaluation_gpus}
-    patch.status["gpus"] = gpus
-    patch.status["trials"] = counts
-    patch.status["carbon"] = {
-        "emittedGrams": round(state.ledger.emitted_grams, 3),
-        "energyJoules": round(state.ledger.energy_joules, 1),
-        "counterfactualGrams": round(counterfactual, 3),
-        "avoidedGrams": round(counterfactual - state.ledger.emitted_grams, 3),
+    observed = {
+        "observedGeneration": generation,
+        "conditions": conds,
+        "gpus": gpus,
+        "trials": counts,
+        "carbon": {
+            "emittedGrams": round(state.ledger.emitted_grams, 3),
+            "energyJoules": round(state.ledger.energy_joules, 1),
+            "counterfactualGrams": round(counterfactual, 3),
+            "avoidedGrams": round(counterfactual - state.ledger.emitted_grams, 3),
+        },
+        **results(state, engine),
     }
     if record is not None:
         # A merge patch keeps keys it does not mention: clear the previous decision's extra fields.
-        patch.status["lastDecision"] = dict.fromkeys(DECISION_FIELDS) | record.status | {
+        observed["lastDecision"] = dict.fromkeys(DECISION_FIELDS) | record.status | {
             "samplingGPUs": plan.sampling_gpus, "evaluationGPUs": plan.evaluation_gpus}
     if not status.get("startTime") and (views or plan.create):
-        patch.status["startTime"] = rfc3339(now_dt)
+        observed["startTime"] = rfc3339(now_dt)
     if reason is not None and not status.get("completionTime"):
-        patch.status["completionTime"] = rfc3339(now_dt)
-    patch.status.update(results(state, engine))
+        observed["completionTime"] = rfc3339(now_dt)
+    for key, value in observed.items():  # write only what changed: most passes change nothing
+        if _differs(status.get(key), value):
+            patch.status[key] = value
 
     for event_reason, message in events:
         kopf.info(body, reason=event_reason, message=message)
@@ -321,6 +327,14 @@ def reconcile_search(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger
     memo.totals[(ns, name)] = (gpus, counts)
     _publish_totals(memo)
     metrics.RECONCILE_SECONDS.observe(time.perf_counter() - started)
+
+
+def _differs(current, wanted) -> bool:
+    """Whether a status field must be written; None in `wanted` (a key to clear) equals absent."""
+    if isinstance(wanted, dict) and isinstance(current, dict | None):
+        current = current or {}
+        return any(_differs(current.get(k), v) for k, v in wanted.items()) or bool(set(current) - set(wanted))
+    return current != wanted
 
 
 def _decide(memo, spec, facts: SearchFacts, state: SearchState, target: int, cond, conds) -> DecisionRecord:

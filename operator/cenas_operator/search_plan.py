@@ -43,7 +43,6 @@ class TrialView:
     emitted_grams: float | None = None
     accuracy: float | None = None
     scores: dict[str, float] = field(default_factory=dict)
-    seconds: float | None = None  # start to completion, for succeeded trials
     finished_at: float | None = None  # completion time (wall seconds), for succeeded and failed trials
 
 
@@ -59,11 +58,7 @@ def view(trial: dict) -> TrialView:
     else:
         phase = ACTIVE
     result = status.get("result") or {}
-    seconds = finished_at = None
-    if status.get("completionTime"):
-        finished_at = parse_time(status["completionTime"]).timestamp()
-        if status.get("startTime"):
-            seconds = finished_at - parse_time(status["startTime"]).timestamp()
+    finished_at = parse_time(status["completionTime"]).timestamp() if status.get("completionTime") else None
     return TrialView(
         name=trial["metadata"]["name"],
         role=spec.get("role", ""),
@@ -75,7 +70,6 @@ def view(trial: dict) -> TrialView:
         emitted_grams=status.get("emittedGrams"),
         accuracy=result.get("accuracyPercent"),
         scores={s["architecture"]: s["accuracyPercent"] for s in result.get("scores") or []},
-        seconds=seconds,
         finished_at=finished_at,
     )
 
@@ -199,12 +193,13 @@ def assign(state: SearchState, engine: Search, views: dict[str, TrialView], *, t
 
 def remaining_gpu_hours(state: SearchState, engine: Search, views: dict[str, TrialView], *, full_epochs: int,
                         supernet_epochs: int, max_full_trainings: int | None, gpus_per_trial: int,
-                        time_scale: float, default_full_trainings: int,
-                        gpu_hours_per_epoch: float) -> float:
+                        time_scale: float, default_full_trainings: int, gpu_hours_per_epoch: float,
+                        power_watts: float) -> float:
     """Grid GPU-hours of work left: full trainings still to do at their measured (else estimated) length,
-    plus the supernet while it is untrained. An estimate that only has to rank decisions sensibly."""
-    measured = [v.seconds * v.gpus * time_scale / 3600.0 for v in views.values()
-                if v.phase == SUCCEEDED and v.role == TrialRole.FULL_TRAINING.value and v.seconds]
+    plus the supernet while it is untrained. An estimate that only has to rank decisions sensibly.
+    A finished training's length is its energy at the planning power: time spent suspended is not work."""
+    measured = [v.energy_joules / power_watts / 3600.0 * time_scale for v in views.values()
+                if v.phase == SUCCEEDED and v.role == TrialRole.FULL_TRAINING.value and v.energy_joules]
     per_full = float(np.mean(measured)) if measured else full_epochs * gpu_hours_per_epoch * gpus_per_trial
     wanted = max_full_trainings if max_full_trainings is not None else default_full_trainings
     work = max(0, wanted - engine.n_results) * per_full

@@ -3,7 +3,8 @@
 Starts the forecaster (replaying the California trace at DEMO_SPEED) and the operator (kopf, at the same
 time scale), applies crds/examples/nassearch-demo.yaml, shows a live line per few seconds while the node
 agent runs the real trainer processes on the CPU, and at the end writes `.demo/summary.json`,
-`.demo/timeline.csv` and `.demo/demo.png` (demo_report). Logs of both services go to `.demo/`."""
+`.demo/timeline.csv`, `.demo/demo.png` (demo_report) and `.demo/metrics.jsonl` (every scrape of both
+services' /metrics). Logs of both services go to `.demo/`."""
 
 from __future__ import annotations
 
@@ -69,6 +70,19 @@ def _prepare_namespace(api: client.ApiClient) -> None:
                 raise
 
 
+def _scrape(out, urls: tuple[str, ...]) -> None:
+    """One scrape of both services' /metrics, as a JSON line: what Prometheus would have stored. The
+    dashboard picture (bench/dashboard/render.py) is drawn from these."""
+    exposition = []
+    for url in urls:
+        try:
+            exposition.append(httpx.get(url, timeout=2).text)
+        except httpx.HTTPError:
+            continue
+    out.write(json.dumps({"time": time.time(), "exposition": exposition}) + "\n")
+    out.flush()
+
+
 def _intensity(forecaster: str, location: str) -> float | None:
     try:
         response = httpx.get(f"{forecaster}/v1/intensity/current", params={"location": location}, timeout=2)
@@ -101,9 +115,10 @@ def run_demo(state: ClusterState, repo: Path, out_dir: Path) -> int:
         stack.callback(forecaster.stop)
         forecaster.start()
         print("starting the operator ...")
+        metrics_port = services.free_port()
         operator = services.operator(kubeconfig=state.kubeconfig, namespace=NAMESPACE, log_dir=out_dir, env={
             "CENAS_FORECASTER_URL": forecaster_url, "CENAS_TIME_SCALE": str(DEMO_SPEED),
-            "CENAS_METRICS_PORT": str(services.free_port()),
+            "CENAS_METRICS_PORT": str(metrics_port),
             "CENAS_PLANNING_GPU_HOURS_PER_EPOCH": str(EPOCH_GRID_HOURS),
             "CENAS_TRAINER_REPORT_INTERVAL_SECONDS": "5", "CENAS_SEARCH_TICK_SECONDS": "2"})
         stack.callback(operator.stop)
@@ -117,7 +132,11 @@ def run_demo(state: ClusterState, repo: Path, out_dir: Path) -> int:
         began = time.monotonic()
         samples: list[Sample] = []
         search: dict = {}
+        scrapes = open(out_dir / "metrics.jsonl", "w")  # noqa: SIM115 - closed by the stack
+        stack.callback(scrapes.close)
+        endpoints = (f"http://127.0.0.1:{metrics_port}/metrics", f"{forecaster_url}/metrics")
         while time.monotonic() - began < TIMEOUT_SECONDS:
+            _scrape(scrapes, endpoints)
             if not operator.alive:
                 print(f"the operator exited: see {operator.log_path}", file=sys.stderr)
                 return 1

@@ -6,9 +6,10 @@ from __future__ import annotations
 OPERATOR_RULES = {
     ("cenas.dev", "nassearches"): {"get", "list", "watch", "patch"},
     ("cenas.dev", "nassearches/status"): {"get", "patch"},
-    ("cenas.dev", "nastrials"): {"get", "list", "watch", "create", "update", "patch", "delete"},
+    ("cenas.dev", "nastrials"): {"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"},
     ("cenas.dev", "nastrials/status"): {"get", "update", "patch"},
-    ("", "pods"): {"get", "list", "watch", "create", "delete"},
+    ("", "pods"): {"get", "list", "watch", "create", "delete", "deletecollection"},
+    ("", "configmaps"): {"get", "create", "update", "delete"},  # each search's <name>-state
     ("", "events"): {"create", "patch"},
 }
 OPERATOR_CLUSTER_RULES = {

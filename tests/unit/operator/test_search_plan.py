@@ -50,7 +50,8 @@ def test_view_reads_phase_and_results():
                        "startTime": "2026-01-01T00:00:00Z", "completionTime": "2026-01-01T00:01:30Z",
                        "energyJoules": 5.0, "result": {"accuracyPercent": 91.0}}}
     v = view(body)
-    assert (v.phase, v.holding, v.gpus, v.accuracy, v.seconds) == (SUCCEEDED, False, 2, 91.0, 90.0)
+    assert (v.phase, v.holding, v.gpus, v.accuracy, v.energy_joules) == (SUCCEEDED, False, 2, 91.0, 5.0)
+    assert v.finished_at - 1767225600.0 == 90.0
     body["status"]["conditions"] = [{"type": "Running", "status": "True"}]
     body["spec"]["suspend"] = True
     assert view(body).phase == SUSPENDED and view(body).holding  # still shutting down: holds its GPUs
@@ -162,12 +163,13 @@ def test_trial_counts_and_remaining_work(space):
     views = {"a": trial("a", TrialRole.FULL_TRAINING, ACTIVE, holding=True),
              "b": trial("b", TrialRole.FULL_TRAINING, ACTIVE),
              "c": trial("c", TrialRole.FULL_TRAINING, SUSPENDED),
-             "d": trial("d", TrialRole.FULL_TRAINING, SUCCEEDED, seconds=3600.0)}
+             "d": trial("d", TrialRole.FULL_TRAINING, SUCCEEDED, energy_joules=400 * 3600.0)}
     assert trial_counts(views) == {"pending": 1, "running": 1, "suspended": 1, "succeeded": 1, "failed": 0}
     engine = Search(space)
     common = dict(full_epochs=100, supernet_epochs=50, gpus_per_trial=1, time_scale=1.0,
-                  default_full_trainings=10, gpu_hours_per_epoch=0.01)
-    # Measured: one full training took 1 GPU-hour; 3 to go (none in the engine yet) and the supernet.
+                  default_full_trainings=10, gpu_hours_per_epoch=0.01, power_watts=400.0)
+    # Measured: one full training drew 1 GPU-hour of energy (over 2 h, suspended for one); 3 to go (none in
+    # the engine yet) and the supernet.
     assert remaining_gpu_hours(SearchState(supernet=SUPERNET_PENDING), engine, views, max_full_trainings=3,
                                **common) == pytest.approx(3 * 1.0 + 50 * 0.01)
     assert remaining_gpu_hours(SearchState(supernet=SUPERNET_DONE), engine, {}, max_full_trainings=None,
