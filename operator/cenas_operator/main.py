@@ -14,12 +14,13 @@ kopf.on.startup(id="configure")(startup.configure)
 kopf.on.cleanup(id="shutdown")(startup.shutdown)
 
 kopf.index(GROUP, VERSION, "nastrials", id="trials_by_search")(search_handler.trials_by_search)
-kopf.timer(GROUP, VERSION, "nassearches", id="search-loop", interval=SEARCH_TICK_SECONDS)(
+# A failed pass (an API conflict, the forecaster timing out) is retried soon, not after kopf's default 60 s.
+kopf.timer(GROUP, VERSION, "nassearches", id="search-loop", interval=SEARCH_TICK_SECONDS, backoff=2.0)(
     search_handler.reconcile_search
 )
 kopf.on.delete(GROUP, VERSION, "nassearches", id="search-cleanup")(search_handler.delete_search)
 
-kopf.timer(GROUP, VERSION, "nastrials", id="trial-lifecycle", interval=TRIAL_TICK_SECONDS)(
+kopf.timer(GROUP, VERSION, "nastrials", id="trial-lifecycle", interval=TRIAL_TICK_SECONDS, backoff=2.0)(
     trial_handler.reconcile_trial
 )
 # A changed spec.suspend (the search loop's lever) or a new trial is acted on at once, not at the next tick.

@@ -11,6 +11,7 @@ import datetime as dt
 import kopf
 from kubernetes import client
 
+from cenas_operator import metrics
 from cenas_operator.api import GROUP, VERSION
 from cenas_operator.builders import build_pod, pod_name
 from cenas_operator.trials import plan_trial
@@ -66,5 +67,9 @@ def reconcile_trial(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger,
             logger.info("pod %s exists already", manifest["metadata"]["name"])
     for key, value in plan.status.items():
         patch.status[key] = value
+    lost = (plan.status.get("suspensions") or {}).get("lostWorkSeconds", 0.0) - (
+        trial["status"].get("suspensions") or {}).get("lostWorkSeconds", 0.0)
+    if lost > 0:
+        metrics.LOST_WORK.inc(lost * (trial["spec"].get("gpus") or 1))
     if plan.event:
         kopf.info(body, reason=plan.event[0], message=plan.event[1])
