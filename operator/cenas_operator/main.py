@@ -4,6 +4,7 @@ import kopf
 
 from cenas_operator import search_handler, startup, trial_handler
 from cenas_operator.api import GROUP, VERSION
+from cenas_operator.builders import LABEL_TRIAL
 from cenas_operator.config import Settings
 
 TRIAL_TICK_SECONDS = 2.0
@@ -14,6 +15,7 @@ kopf.on.startup(id="configure")(startup.configure)
 kopf.on.cleanup(id="shutdown")(startup.shutdown)
 
 kopf.index(GROUP, VERSION, "nastrials", id="trials_by_search")(search_handler.trials_by_search)
+kopf.index("", "v1", "pods", labels={LABEL_TRIAL: kopf.PRESENT}, id="pods_by_name")(trial_handler.pods_by_name)
 # A failed pass (an API conflict, the forecaster timing out) is retried soon, not after kopf's default 60 s.
 kopf.timer(GROUP, VERSION, "nassearches", id="search-loop", interval=SEARCH_TICK_SECONDS, backoff=2.0)(
     search_handler.reconcile_search

@@ -22,6 +22,7 @@ from cenas_operator import metrics
 from cenas_operator.api import GROUP, LABEL_SEARCH, VERSION, NASSearch, TrialRole
 from cenas_operator.api import SearchConditionType as SC
 from cenas_operator.api.nassearch import Decision, Metric, Policy
+from cenas_operator.bodies import plain
 from cenas_operator.builders import build_trial, owner_reference, trial_name
 from cenas_operator.conditions import find, is_true, rfc3339, set_condition
 from cenas_operator.forecast_client import ForecastUnavailable, parse_time
@@ -49,6 +50,7 @@ from cenas_operator.search_plan import (
     view,
 )
 from cenas_operator.search_state import STATE_KEY, SearchState, SearchStateError, state_configmap_name
+from cenas_operator.status_diff import changed
 
 DEFAULT_FULL_TRAININGS = 50  # planning assumption for searches without maxFullTrainings
 FAILED_TRIAL_LIMIT = 3  # this many trials in a row failed for good: the search fails
@@ -59,15 +61,7 @@ DECISION_FIELDS = tuple(f.alias or f.name for f in Decision.model_fields.values(
 def trials_by_search(namespace, labels, body, **_) -> dict:
     """kopf index: (namespace, search) -> the search's NASTrials, kept current by the watch."""
     search = labels.get(LABEL_SEARCH)
-    return {(namespace, search): _plain(body)} if search else {}
-
-
-def _plain(value):
-    if isinstance(value, dict) or hasattr(value, "items"):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+    return {(namespace, search): plain(body)} if search else {}
 
 
 # ---- the state ConfigMap ---------------------------------------------------------------------------------
@@ -152,7 +146,7 @@ def _intensity(memo: kopf.Memo, location: str, now: float) -> float | None:
 
 # ---- the pass --------------------------------------------------------------------------------------------
 def reconcile_search(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger, trials_by_search, **_) -> None:
-    search = _plain(body)
+    search = plain(body)
     meta, status = search["metadata"], search.get("status") or {}
     if meta.get("deletionTimestamp"):
         return
@@ -303,9 +297,8 @@ def reconcile_search(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger
         observed["startTime"] = rfc3339(now_dt)
     if reason is not None and not status.get("completionTime"):
         observed["completionTime"] = rfc3339(now_dt)
-    for key, value in observed.items():  # write only what changed: most passes change nothing
-        if _differs(status.get(key), value):
-            patch.status[key] = value
+    for key, value in changed(status, observed).items():
+        patch.status[key] = value
 
     for event_reason, message in events:
         kopf.info(body, reason=event_reason, message=message)
@@ -327,14 +320,6 @@ def reconcile_search(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger
     memo.totals[(ns, name)] = (gpus, counts)
     _publish_totals(memo)
     metrics.RECONCILE_SECONDS.observe(time.perf_counter() - started)
-
-
-def _differs(current, wanted) -> bool:
-    """Whether a status field must be written; None in `wanted` (a key to clear) equals absent."""
-    if isinstance(wanted, dict) and isinstance(current, dict | None):
-        current = current or {}
-        return any(_differs(current.get(k), v) for k, v in wanted.items()) or bool(set(current) - set(wanted))
-    return current != wanted
 
 
 def _decide(memo, spec, facts: SearchFacts, state: SearchState, target: int, cond, conds) -> DecisionRecord:

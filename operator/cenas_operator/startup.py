@@ -57,6 +57,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_) -> No
     )
     memo.ppo, memo.ppo_version = load_policy()
     memo.search_cache, memo.spaces, memo.intensities, memo.totals = {}, {}, {}, {}
+    memo.trial_attempts = {}  # (namespace, trial) -> the last attempt this process started
     if memo.settings.metrics_port:
         start_http_server(memo.settings.metrics_port, registry=metrics.REGISTRY)
     # Handlers use the blocking Kubernetes client in kopf's thread pool.
