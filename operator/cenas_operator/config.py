@@ -43,6 +43,9 @@ class Settings:
     (NB201 on CIFAR-10 on an A100: about 0.01). Only ranks and times decisions; energy is always measured."""
     search_tick_seconds: float = 3.0
     """How often each search is reconciled (decisions themselves follow decisionIntervalSeconds)."""
+    trial_tick_seconds: float = 5.0
+    """How often each unfinished trial is looked at: how soon a pod's end is noticed. Suspending and
+    resuming do not wait for it (they react to spec.suspend at once)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -65,7 +68,7 @@ class Settings:
             except ValueError as exc:
                 raise ValueError(f"{key}={raw!r}: {exc}") from exc
         settings = cls(**values)
-        for name in ("time_scale", "search_tick_seconds", "planning_gpu_hours_per_epoch"):
+        for name in ("time_scale", "search_tick_seconds", "trial_tick_seconds", "planning_gpu_hours_per_epoch"):
             if getattr(settings, name) <= 0:
                 raise ValueError(f"CENAS_{name.upper()} must be positive")
         if settings.fallback_intensity_grams_per_kilowatt_hour <= 0:

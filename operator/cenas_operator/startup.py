@@ -61,7 +61,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_) -> No
     if memo.settings.metrics_port:
         start_http_server(memo.settings.metrics_port, registry=metrics.REGISTRY)
     # Handlers use the blocking Kubernetes client in kopf's thread pool.
-    settings.execution.max_workers = 16
+    settings.execution.max_workers = 32
     # Handler outcomes stay in the log; decisions are posted as events explicitly (kopf.info).
     settings.posting.level = logging.WARNING
     settings.watching.server_timeout = 300

@@ -43,6 +43,12 @@ def pods_by_name(namespace, name, body, **_) -> dict:
     return {(namespace, name): plain(body)}
 
 
+def unfinished(status, **_) -> bool:
+    """kopf filter: the trial is neither Complete nor Failed."""
+    conds = (status or {}).get("conditions")
+    return not (is_true(conds, TrialConditionType.COMPLETE) or is_true(conds, TrialConditionType.FAILED))
+
+
 def _expects_pod(trial: dict) -> bool:
     return is_true((trial.get("status") or {}).get("conditions"), TrialConditionType.RUNNING)
 
