@@ -13,6 +13,11 @@ def rfc3339(now: dt.datetime) -> str:
     return now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def rfc3339_micro(now: dt.datetime) -> str:
+    """With microseconds (as metav1.MicroTime), for a time that is compared with another machine's."""
+    return now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def find(conditions: Sequence[dict] | None, kind: str) -> dict | None:
     return next((c for c in conditions or [] if c.get("type") == kind), None)
 
@@ -31,14 +36,16 @@ def set_condition(
     *,
     generation: int | None,
     now: dt.datetime,
+    precise: bool = False,
 ) -> list[dict]:
-    """A new list with `kind` set; the other conditions keep their order and values."""
+    """A new list with `kind` set; the other conditions keep their order and values. `precise` writes
+    a new transition time with microseconds (for a time that is compared, not just shown)."""
     value = ("True" if status else "False") if isinstance(status, bool) else status
     previous = find(conditions, kind)
     transition = (
         previous["lastTransitionTime"]
         if previous is not None and previous.get("status") == value and previous.get("lastTransitionTime")
-        else rfc3339(now)
+        else (rfc3339_micro(now) if precise else rfc3339(now))
     )
     updated = {
         "type": kind,

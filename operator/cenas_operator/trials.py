@@ -5,7 +5,10 @@ suspension (spec.suspend: the pod is deleted with its grace period and the train
 SIGTERM), or failure (the pod failed or vanished without being asked to stop). Failures are retried
 from the newest checkpoint with exponential backoff up to a limit; exit code 2 is a spec a human must
 fix and is never retried. A suspension is clean only when the trainer reported a checkpoint taken
-after the suspension was requested; otherwise the work since the last checkpoint is lost and counted."""
+after the suspension was requested (both times with microseconds: whole seconds cannot order a
+checkpoint and a request within the same second), or one of the last step (training had finished);
+otherwise the work since the last checkpoint is lost and counted. An attempt that succeeds while its
+suspension is under way completes the trial and ends the suspension."""
 
 from __future__ import annotations
 
@@ -63,8 +66,8 @@ def plan_trial(trial: dict, pod: dict | None, now: dt.datetime, retry: RetryPoli
     deleting = pod is not None and bool(pod["metadata"].get("deletionTimestamp"))
     live = pod is not None and not deleting and phase in ("Pending", "Running")
 
-    def cond(conditions, kind, value, reason, text=""):
-        return set_condition(conditions, kind, value, reason, text, generation=generation, now=now)
+    def cond(conditions, kind, value, reason, text="", precise=False):
+        return set_condition(conditions, kind, value, reason, text, generation=generation, now=now, precise=precise)
 
     if is_true(conds, C.COMPLETE) or is_true(conds, C.FAILED):
         return TrialPlan(delete_pod=pod["metadata"]["name"] if live else None)
@@ -72,6 +75,8 @@ def plan_trial(trial: dict, pod: dict | None, now: dt.datetime, retry: RetryPoli
     if phase == "Succeeded":
         conds = cond(cond(conds, C.RUNNING, False, "Finished"), C.COMPLETE, True, "Finished",
                      f"attempt {attempt} finished")
+        if is_true(conds, C.SUSPENDED):  # asked to stop while finishing: it finished first
+            conds = cond(conds, C.SUSPENDED, False, "Finished", "the trial finished before it could be suspended")
         return TrialPlan(status={"conditions": conds, "completionTime": rfc3339(now)},
                          event=("TrialComplete", f"{meta['name']} finished after {attempt} attempt(s)"))
 
@@ -131,7 +136,7 @@ def _suspend(trial: dict, pod: dict | None, live: bool, deleting: bool, now: dt.
     suspended = find(conds, C.SUSPENDED)
     if live:
         # The request time is the Suspended condition's transition time (kept while it stays True).
-        conds = cond(conds, C.SUSPENDED, True, "Suspending", "checkpoint requested (SIGTERM)")
+        conds = cond(conds, C.SUSPENDED, True, "Suspending", "checkpoint requested (SIGTERM)", precise=True)
         return TrialPlan(delete_pod=pod["metadata"]["name"], status={"conditions": conds}, requeue_seconds=1.0,
                          event=("TrialSuspending", f"deleting pod {pod['metadata']['name']} after a checkpoint"))
     if deleting:
@@ -145,10 +150,14 @@ def _suspend(trial: dict, pod: dict | None, live: bool, deleting: bool, now: dt.
     requested = parse_time(suspended["lastTransitionTime"])
     checkpoint = status.get("lastCheckpoint") or {}
     checkpoint_time = parse_time(checkpoint["time"]) if checkpoint.get("time") else None
+    total = (status.get("progress") or {}).get("totalSteps") or 0
+    finished = checkpoint_time is not None and total > 0 and (checkpoint.get("step") or 0) >= total
     counts = dict(status.get("suspensions") or {})
-    if checkpoint_time is not None and checkpoint_time >= requested:
+    if checkpoint_time is not None and (checkpoint_time >= requested or finished):
         counts["clean"] = counts.get("clean", 0) + 1
         reason, text = "Suspended", f"checkpoint at step {checkpoint.get('step')}"
+        if finished and checkpoint_time < requested:
+            text += " (training had finished)"
     else:
         start = checkpoint_time or (parse_time(status["startTime"]) if status.get("startTime") else requested)
         counts["unclean"] = counts.get("unclean", 0) + 1

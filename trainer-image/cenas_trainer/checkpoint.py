@@ -36,7 +36,7 @@ _STEP_DIR = re.compile(r"^step-(\d+)$")
 class CheckpointRef:
     step: int
     path: Path
-    time: str  # RFC 3339, UTC: when the checkpoint became complete
+    time: str  # RFC 3339, UTC, microseconds: when the checkpoint became complete
 
 
 def _fsync_file(path: Path) -> None:
@@ -60,8 +60,32 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def rfc3339(moment: datetime) -> str:
+    """RFC 3339 in UTC with microseconds: the operator compares checkpoint times with the moment a
+    suspension was requested, and whole seconds cannot tell which came first within a second."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return rfc3339(datetime.now(UTC))
+
+
+def _parse(stamp: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        return None
+
+
+def confirmed(ref: CheckpointRef, since: datetime) -> CheckpointRef:
+    """`ref` stamped with when it was last confirmed to hold all the training done: its completion
+    time when it was written at or after `since` (the start of the save), otherwise now. A save of a
+    step that is checkpointed already (a stop right after a periodic save, or right after resuming,
+    before any step) returns the old checkpoint; its old time would read as "taken before the stop"."""
+    written = _parse(ref.time)
+    if written is not None and written >= since:
+        return ref
+    return CheckpointRef(ref.step, ref.path, _now())
 
 
 class CheckpointStore:

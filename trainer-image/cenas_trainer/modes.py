@@ -7,6 +7,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from torch import nn
 from cenas_spaces import Arch, Macro, is_degenerate, network_cost, parse_arch
 from cenas_trainer import loop
 from cenas_trainer import nastrial_status as fields
-from cenas_trainer.checkpoint import CheckpointStore
+from cenas_trainer.checkpoint import CheckpointStore, rfc3339
 from cenas_trainer.config import Config, ConfigError
 from cenas_trainer.data import Dataset, derive_seed, load_dataset
 from cenas_trainer.dist import DistInfo, any_rank
@@ -242,7 +243,7 @@ def run_score(cfg: Config, session: TrialSession, dist: DistInfo, device: torch.
             session.on_step(len(done))
             log.info("scored %d/%d %s: %.4f", i + 1, total, arch, acc)
     scored = [done[str(a)] for a in cfg.candidates if str(a) in done]
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    stamp = rfc3339(datetime.now(UTC))
     session.reporter.checkpoint(len(scored), stamp, session.relative(output))
     summary = {**session.base_summary(), "step": len(scored), "total_steps": total, "interrupted": interrupted,
                "supernet_step": supernet_step, "output": str(output), "checkpoint": session.relative(output),

@@ -88,5 +88,6 @@ class NASTrialReporter:
         self._parts["result"] = result
 
     def flush(self) -> bool:
-        """Send everything now (at exit); short timeout: the grace period is ticking."""
+        """Send everything now (after the first step, and at exit, where the short timeout matters: the
+        grace period is ticking)."""
         return self._send(timeout=5.0)

@@ -2,16 +2,18 @@
 
 `restore` returns the newest complete checkpoint after checking it belongs to this run (same mode,
 architecture, data, seed and schedule); `save` writes one (rank 0), times it, updates the metrics and
-reports it to the NASTrial at once; `on_step` counts, meters and reports progress (throttled).
+reports it to the NASTrial at once; `on_step` counts, meters and reports progress (throttled, except
+the first step of an attempt, reported at once: it shows the attempt is training, not just starting).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
-from cenas_trainer.checkpoint import CheckpointRef, CheckpointStore, timed_save
+from cenas_trainer.checkpoint import CheckpointRef, CheckpointStore, confirmed, timed_save
 from cenas_trainer.config import Config, ConfigError
 from cenas_trainer.dist import DistInfo, barrier
 from cenas_trainer.energy import EnergyMeter
@@ -38,6 +40,7 @@ class TrialSession:
         self.started = time.monotonic()
         self.elapsed_offset = 0.0
         self.last_checkpoint: CheckpointRef | None = None
+        self._stepped = False  # a step of this attempt was reported
 
     # ---- energy and time -------------------------------------------------------------------
     def energy_joules(self) -> float:
@@ -76,7 +79,9 @@ class TrialSession:
             return CheckpointRef(step, self.store.root / f"step-{step}", "")
         meta = {"identity": identity, "energy_joules": self.energy_joules(),
                 "elapsed_seconds": self.elapsed_seconds(), "energy_source": self.meter.source}
+        since = datetime.now(UTC)
         ref, seconds = timed_save(self.store, step, state, meta)
+        ref = confirmed(ref, since)  # a stop just after a save of the same step is reported as taken now
         barrier(self.dist)
         self.last_checkpoint = ref
         self.metrics.checkpoint_duration.observe(seconds)
@@ -103,6 +108,9 @@ class TrialSession:
             joules = self.energy_joules()
             self.metrics.observe_energy(self.meter.joules(), self.meter.source)
             self.reporter.progress(step, self.total_steps, joules, self.meter.source)
+            if not self._stepped:
+                self._stepped = True
+                self.reporter.flush()
 
     def finish(self, step: int, result: dict[str, Any] | None) -> bool:
         """Final report (progress, energy, result); True when it reached the API server."""

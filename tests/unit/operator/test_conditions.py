@@ -39,3 +39,11 @@ def test_input_is_not_mutated_and_remove_drops_only_that_type():
     assert original == snapshot
     both = set_condition(original, "Complete", True, "Done", "", generation=2, now=T1)
     assert [c["type"] for c in remove_condition(both, "Ready")] == ["Complete"]
+
+
+def test_a_precise_transition_time_has_microseconds_and_is_kept_while_the_status_holds():
+    at = T0 + dt.timedelta(seconds=1, microseconds=250)
+    conds = set_condition(None, "Suspended", True, "Suspending", "", generation=1, now=at, precise=True)
+    assert find(conds, "Suspended")["lastTransitionTime"] == "2026-11-01T12:00:01.000250Z"
+    conds = set_condition(conds, "Suspended", True, "Suspended", "", generation=1, now=T1)
+    assert find(conds, "Suspended")["lastTransitionTime"] == "2026-11-01T12:00:01.000250Z"

@@ -111,3 +111,43 @@ def test_a_finished_trial_has_no_live_pod():
     t = apply(trial(), plan_trial(trial(), None, T0, RETRY))
     t = apply(t, plan_trial(t, pod("Succeeded", exit_code=0), at(60), RETRY))
     assert plan_trial(t, pod("Running", attempt=2), at(61), RETRY).delete_pod == "s-full-00001-a2"
+
+
+def suspending(at_seconds: float) -> dict:
+    """A running trial whose suspension was requested at T0 + at_seconds (the pod is then gone)."""
+    t = apply(trial(), plan_trial(trial(), None, T0, RETRY))
+    t["spec"]["suspend"] = True
+    return apply(t, plan_trial(t, pod("Running"), at(at_seconds), RETRY))
+
+
+def test_the_request_time_has_microseconds_so_a_checkpoint_just_before_it_is_not_clean():
+    t = suspending(100.7)
+    assert find(t["status"]["conditions"], "Suspended")["lastTransitionTime"] == "2026-11-01T12:01:40.700000Z"
+    t["status"]["progress"] = {"step": 40, "totalSteps": 1000}
+    before = {**t, "status": {**t["status"], "lastCheckpoint": {"step": 40, "time": "2026-11-01T12:01:40.400000Z",
+                                                                  "path": "s/step-40"}}}
+    after = {**t, "status": {**t["status"], "lastCheckpoint": {"step": 41, "time": "2026-11-01T12:01:40.900000Z",
+                                                                 "path": "s/step-41"}}}
+    # Same second: at whole seconds both read 12:01:40 and both would pass as taken after the request.
+    assert condition(apply(before, plan_trial(before, None, at(102), RETRY)), "Suspended") == (
+        "True", "SuspendedWithoutCheckpoint")
+    assert condition(apply(after, plan_trial(after, None, at(102), RETRY)), "Suspended") == ("True", "Suspended")
+
+
+def test_a_checkpoint_of_the_last_step_makes_a_late_suspension_clean():
+    """Training had finished (the final checkpoint) when the stop came: nothing is lost; a resumed
+    attempt only evaluates."""
+    t = suspending(100)
+    t["status"]["progress"] = {"step": 190, "totalSteps": 190}
+    t["status"]["lastCheckpoint"] = {"step": 190, "time": "2026-11-01T12:01:39.500000Z", "path": "s/step-190"}
+    t = apply(t, plan_trial(t, None, at(102), RETRY))
+    assert condition(t, "Suspended") == ("True", "Suspended")
+    assert t["status"]["suspensions"] == {"clean": 1}
+
+
+def test_an_attempt_that_succeeds_while_being_suspended_completes_the_trial():
+    t = suspending(100)
+    t = apply(t, plan_trial(t, pod("Succeeded", exit_code=0, deleting=True), at(101), RETRY))
+    assert condition(t, "Complete") == ("True", "Finished")
+    assert condition(t, "Suspended") == ("False", "Finished")  # not left at Suspending
+    assert "suspensions" not in t["status"]

@@ -5,11 +5,12 @@ import signal
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime
 
 import pytest
 import torch
 
-from cenas_trainer.checkpoint import COMPLETE, STATE_FILE, CheckpointStore
+from cenas_trainer.checkpoint import COMPLETE, STATE_FILE, CheckpointRef, CheckpointStore, confirmed
 
 
 def _state(v: float) -> dict:
@@ -28,6 +29,23 @@ def test_save_writes_a_complete_directory_and_keeps_the_latest_two(tmp_path):
     assert meta == {"hello": "world", "step": 3}
     marker = json.loads((ref.path / COMPLETE).read_text())
     assert marker["step"] == 3 and marker["time"].endswith("Z")
+    assert marker["time"] == ref.time and len(ref.time) == len("2026-01-02T03:04:05.123456Z")  # microseconds
+
+
+def test_a_checkpoint_saved_again_is_confirmed_with_a_new_time(tmp_path):
+    """A stop right after a save of the same step (or right after resuming) gets the existing
+    checkpoint back: it is reported with the time of the stop, not its old completion time."""
+    store = CheckpointStore(tmp_path)
+    since = datetime.now(UTC)
+    first = store.save(4, _state(4), {})
+    assert confirmed(first, since) == first  # written during this save: its own time
+    later = datetime.now(UTC)
+    again = store.save(4, _state(4), {})
+    assert again.time == first.time  # the store returns the checkpoint that exists
+    stamped = confirmed(again, later)
+    assert (stamped.step, stamped.path) == (again.step, again.path)
+    assert datetime.fromisoformat(stamped.time.replace("Z", "+00:00")) >= later
+    assert datetime.fromisoformat(confirmed(CheckpointRef(4, again.path, ""), later).time) >= later
 
 
 def test_incomplete_and_temporary_directories_are_ignored_then_removed(tmp_path):

@@ -1,5 +1,7 @@
 """The trial session: refuses another run's checkpoints, carries energy across attempts, reports saves."""
 
+from datetime import UTC, datetime
+
 import pytest
 import torch
 from prometheus_client import generate_latest
@@ -15,12 +17,14 @@ from .conftest import GOOD_CELL, TINY
 class RecordingReporter:
     def __init__(self):
         self.calls = []
+        self.times = []
 
     def progress(self, step, total_steps, joules, source):
         self.calls.append(("progress", step, total_steps, joules, source))
 
     def checkpoint(self, step, time, path):
         self.calls.append(("checkpoint", step, path))
+        self.times.append(time)
         return True
 
     def result(self, result):
@@ -104,3 +108,26 @@ def test_metrics_are_served_for_prometheus():
     body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     assert "cenas_trainer_steps_total 3.0" in body
     assert 'cenas_trainer_energy_joules_total{source="nvml"} 12.5' in body
+
+
+def test_the_first_step_of_an_attempt_is_reported_at_once(tmp_path):
+    """Progress is throttled, but the first step is sent straight away: status.progress.step > 0 then
+    says the attempt is training (a suspension from here on stops it mid-training)."""
+    reporter = RecordingReporter()
+    session, _ = _session(tmp_path, reporter)
+    session.start(10)
+    session.report_start(0)
+    for step in (1, 2, 3):
+        session.on_step(step)
+    assert [c[0] for c in reporter.calls] == ["progress", "progress", "flush", "progress", "progress"]
+
+
+def test_a_stop_just_after_a_save_of_the_same_step_reports_the_time_of_the_stop(tmp_path):
+    reporter = RecordingReporter()
+    session, _ = _session(tmp_path, reporter)
+    session.start(10)
+    session.save(5, {"model": {}}, {"arch": "a"})
+    stop = datetime.now(UTC)
+    session.save(5, {"model": {}}, {"arch": "a"})  # the loop saves on the stop: the checkpoint exists
+    first, second = (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in reporter.times)
+    assert first < stop <= second
