@@ -113,6 +113,8 @@ class ForecastClient:
         for attempt in range(self._retries + 1):
             if attempt:
                 await asyncio.sleep(self._backoff_seconds * 2 ** (attempt - 1))
+            if self._http.is_closed:  # the operator is shutting down: no request, and no exception kopf sees
+                raise ForecastUnavailable(f"{path}: the client is closed (shutting down)")
             try:
                 response = await self._http.get(path, params={"location": location})
             except httpx.TransportError as exc:

@@ -122,3 +122,13 @@ def test_a_non_positive_or_missing_point_rejects_the_whole_forecast(bad):
            "points": [point, {**point, "intensityGramsPerKilowattHour": bad}]}
     with pytest.raises(ForecastUnavailable, match=r"points\[1\]"):
         parse_forecast(doc)
+
+
+def test_a_closed_client_fails_as_unavailable_not_with_an_error(service):
+    async def go():
+        client = ForecastClient(service.url)
+        await client.aclose()
+        with pytest.raises(ForecastUnavailable, match="closed"):
+            await client.forecast(LOCATION)
+
+    run(go())
