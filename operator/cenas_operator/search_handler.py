@@ -24,7 +24,7 @@ from cenas_operator import metrics
 from cenas_operator.api import GROUP, LABEL_SEARCH, VERSION, NASSearch, TrialRole
 from cenas_operator.api import SearchConditionType as SC
 from cenas_operator.api.nassearch import Decision, Metric, Policy
-from cenas_operator.bodies import plain
+from cenas_operator.bodies import plain, slim
 from cenas_operator.builders import build_trial, owner_reference, trial_name
 from cenas_operator.conditions import find, is_true, rfc3339, set_condition
 from cenas_operator.forecast_client import ForecastUnavailable, parse_time
@@ -64,7 +64,7 @@ DECISION_FIELDS = tuple(f.alias or f.name for f in Decision.model_fields.values(
 def trials_by_search(namespace, labels, body, **_) -> dict:
     """kopf index: (namespace, search) -> the search's NASTrials, kept current by the watch."""
     search = labels.get(LABEL_SEARCH)
-    return {(namespace, search): plain(body)} if search else {}
+    return {(namespace, search): slim(body)} if search else {}
 
 
 # ---- the state ConfigMap ---------------------------------------------------------------------------------

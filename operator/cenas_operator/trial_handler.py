@@ -13,7 +13,7 @@ from kubernetes import client
 
 from cenas_operator import metrics
 from cenas_operator.api import GROUP, VERSION, TrialConditionType
-from cenas_operator.bodies import plain
+from cenas_operator.bodies import plain, pod_summary
 from cenas_operator.builders import build_pod, pod_name
 from cenas_operator.conditions import find, is_true
 from cenas_operator.status_diff import changed
@@ -40,7 +40,7 @@ def _owner_search(objects: client.CustomObjectsApi, trial: dict) -> dict:
 def pods_by_name(namespace, name, body, **_) -> dict:
     """kopf index of the trainer pods (label cenas.dev/trial), kept current by the watch: a tick reads no pod
     from the API unless the index lacks one it expects."""
-    return {(namespace, name): plain(body)}
+    return {(namespace, name): pod_summary(body)}
 
 
 def unfinished(status, **_) -> bool:
