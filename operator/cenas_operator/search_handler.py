@@ -130,9 +130,20 @@ def _seed(uid: str) -> int:
     return int(hashlib.sha256(uid.encode()).hexdigest()[:8], 16) & 0x7FFFFFFF
 
 
+async def _captured(coroutine):
+    """The outcome as a value: a failing task left on kopf's loop at shutdown is re-raised by kopf."""
+    try:
+        return await coroutine, None
+    except Exception as exc:  # handed to the calling thread, which raises it
+        return None, exc
+
+
 def _await(memo: kopf.Memo, coroutine):
     """Run one of the async forecast client's calls on kopf's loop from this handler's thread."""
-    return asyncio.run_coroutine_threadsafe(coroutine, memo.loop).result()
+    value, error = asyncio.run_coroutine_threadsafe(_captured(coroutine), memo.loop).result()
+    if error is not None:
+        raise error
+    return value
 
 
 def _intensity(memo: kopf.Memo, location: str, now: float) -> float | None:
