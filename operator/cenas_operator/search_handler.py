@@ -56,9 +56,9 @@ from cenas_operator.status_diff import changed
 
 DEFAULT_FULL_TRAININGS = 50  # planning assumption for searches without maxFullTrainings
 FAILED_TRIAL_LIMIT = 3  # this many trials in a row failed for good: the search fails
-INTENSITY_TTL_SECONDS = 5.0
+INTENSITY_TTL_SECONDS = 5.0  # searches of one location share a realized-intensity reading this long
 WRITERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="cenas-writes")  # shared by every search
-DECISION_FIELDS = tuple(f.alias or f.name for f in Decision.model_fields.values())  # searches of one location share a realized-intensity reading this long
+DECISION_FIELDS = tuple(f.alias or f.name for f in Decision.model_fields.values())  # status.lastDecision keys
 
 
 def trials_by_search(namespace, labels, body, **_) -> dict:

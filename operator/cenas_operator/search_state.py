@@ -4,8 +4,8 @@ serialised state, the registry of the trials it planned, the ledger and the real
 It lives in a ConfigMap `<search>-state` next to the search (owned by it), so a restarted operator
 continues exactly: the engine is deterministic given its state, trials are registered here *before*
 they are created (a write-ahead log: a registered trial missing from the API is created, never
-re-planned), and the ledger remembers each trial's last charged energy report. Pure apart from nothing:
-(de)serialisation only; the handler does the I/O."""
+re-planned), and the ledger remembers each trial's last charged energy report. Pure: (de)serialisation
+only; the handler reads and writes the ConfigMap."""
 
 from __future__ import annotations
 
