@@ -19,8 +19,10 @@ Phases (client-side monotonic timestamps from two watches, pods and NASSearches,
   3. resume: spec.suspend=false on every search at once; until every search runs `--gpus` pods again.
 Per search and flip: spec patched -> the status with the new lastDecision arrives (decision) -> the last
 of its pods is ADDED (resume) / DELETED (suspend). The operator writes lastDecision at the end of the pass
-that decided, after it patched the trials' spec.suspend, so decision -> pods counts the trial handlers'
-work and the pod creations that had not yet happened when the status arrived (it can be negative).
+that decided, after it acted, so "decision -> pods" (arrival of the status to the last pod) can be negative;
+"decision made -> pods" measures from `lastDecision.time`, the operator's wall clock when the deciding pass
+started (microseconds), to the benchmark's wall clock when the watch showed the last pod (same machine):
+the time from deciding to the pods existing.
 
 Operator CPU is utime+stime of the `kopf run` process (/proc/PID/stat) per phase; memory is its peak
 RSS (VmHWM). The control plane's processes are measured the same way, for context. The JSON summary is
@@ -62,6 +64,7 @@ from cenas_localcluster.nodes import KWOK_LABEL, KWOK_TAINT  # noqa: E402
 from cenas_operator.api import GROUP, LABEL_ROLE, LABEL_SEARCH, VERSION  # noqa: E402
 from cenas_operator.api.crds import install_crds  # noqa: E402
 from cenas_operator.builders import LABEL_TRIAL  # noqa: E402
+from cenas_operator.forecast_client import parse_time  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 NAMESPACE = "scale"
@@ -114,6 +117,8 @@ class Tracker:
         self.pods: dict[str, dict] = {}  # name -> {search, role, trial, phase, deleting}
         self.first_seen: dict[str, float] = {}  # pod name -> ADDED time
         self.gone: dict[str, float] = {}  # pod name -> DELETED time
+        self.first_seen_wall: dict[str, float] = {}  # the same on the wall clock (the operator's clock too)
+        self.gone_wall: dict[str, float] = {}
         self.searches: dict[str, dict] = {}  # name -> latest status
         self.decisions: dict[str, list[tuple[float, dict]]] = defaultdict(list)  # lastDecision changes
         self.stop = threading.Event()
@@ -130,7 +135,7 @@ class Tracker:
             try:
                 for event in w.stream(list_fn, *args, resource_version=version, timeout_seconds=240,
                                       allow_watch_bookmarks=True, **kwargs):
-                    now = time.monotonic()
+                    now, wall = time.monotonic(), time.time()
                     obj = event["object"]
                     if event["type"] == "ERROR":
                         version = None
@@ -138,7 +143,7 @@ class Tracker:
                     meta = obj["metadata"] if isinstance(obj, dict) else obj.metadata
                     version = meta["resourceVersion"] if isinstance(obj, dict) else meta.resource_version
                     if event["type"] != "BOOKMARK":
-                        handle(event["type"], obj, now)
+                        handle(event["type"], obj, now, wall)
                     if self.stop.is_set():
                         break
             except client.ApiException as exc:
@@ -157,15 +162,17 @@ class Tracker:
         self._stream(self.objects.list_namespaced_custom_object, self._on_search, GROUP, VERSION, NAMESPACE,
                      "nassearches")
 
-    def _on_pod(self, kind: str, pod: client.V1Pod, now: float) -> None:
+    def _on_pod(self, kind: str, pod: client.V1Pod, now: float, wall: float) -> None:
         name, labels = pod.metadata.name, pod.metadata.labels or {}
         with self.lock:
             self.pod_events += 1
             if kind == "DELETED":
                 self.pods.pop(name, None)
                 self.gone.setdefault(name, now)
+                self.gone_wall.setdefault(name, wall)
                 return
             self.first_seen.setdefault(name, now)
+            self.first_seen_wall.setdefault(name, wall)
             info = {"search": labels.get(LABEL_SEARCH), "role": labels.get(LABEL_ROLE),
                     "trial": labels.get(LABEL_TRIAL), "phase": pod.status.phase if pod.status else None,
                     "deleting": pod.metadata.deletion_timestamp is not None, "node": pod.spec.node_name,
@@ -176,7 +183,7 @@ class Tracker:
         elif info["deleting"] or info["phase"] != "Running":
             self.trainer.not_running(name)
 
-    def _on_search(self, kind: str, obj: dict, now: float) -> None:
+    def _on_search(self, kind: str, obj: dict, now: float, wall: float) -> None:
         name = obj["metadata"]["name"]
         status = obj.get("status") or {}
         with self.lock:
@@ -514,35 +521,39 @@ def run(args: argparse.Namespace) -> dict:
                 except TimeoutError as exc:  # still report the searches whose pods did follow
                     timed_out = exc
                 flip_wall = time.monotonic() - flip_t0
-                spec_to_decision, decision_to_pods, spec_to_pods = [], [], []
+                spec_to_decision, decision_to_pods, spec_to_pods, made_to_pods = [], [], [], []
                 with tracker.lock:
                     for n in names:
                         t_spec = patched[n]
-                        t_dec = None
+                        t_dec = made = None
                         for t, last in tracker.decisions[n]:
                             if t >= t_spec and last.get("targetGPUs") == target:
-                                t_dec = t
+                                t_dec, made = t, parse_time(last["time"]).timestamp()
                                 break
+                        seen, seen_wall = (tracker.gone, tracker.gone_wall) if suspend else (
+                            tracker.first_seen, tracker.first_seen_wall)
                         if suspend:
-                            ends = [tracker.gone[p] for p in before[n] if p in tracker.gone]
+                            mine = [p for p in before[n] if p in seen]
                         else:
-                            ends = [t for p, t in tracker.first_seen.items()
+                            mine = [p for p, t in seen.items()
                                     if t >= t_spec and p.startswith(n + "-") and p not in before[n]]
                         # resume: the moment the search's pods number gpus.max again (later ones are new work)
                         want = len(before[n]) if suspend else args.gpus
-                        t_end = sorted(ends)[want - 1] if len(ends) >= want > 0 else None
+                        last_pod = sorted(mine, key=seen.get)[want - 1] if len(mine) >= want > 0 else None
                         if t_dec is not None:
                             spec_to_decision.append(t_dec - t_spec)
-                        if t_end is not None:
-                            spec_to_pods.append(t_end - t_spec)
+                        if last_pod is not None:
+                            spec_to_pods.append(seen[last_pod] - t_spec)
                             if t_dec is not None:
-                                decision_to_pods.append(t_end - t_dec)
+                                decision_to_pods.append(seen[last_pod] - t_dec)
+                                made_to_pods.append(seen_wall[last_pod] - made)
                 meter.mark(phase)
                 result[phase] = {
                     "wall_seconds": round(flip_wall, 2),
                     "patch_all_seconds": round(max(patched.values()) - flip_t0, 2),
                     "spec_to_decision_seconds": summary(spec_to_decision),
                     "decision_to_last_pod_seconds": summary(decision_to_pods),
+                    "decision_made_to_last_pod_seconds": summary(made_to_pods),
                     "spec_to_last_pod_seconds": summary(spec_to_pods),
                 }
                 print(f"{phase}: {json.dumps(result[phase])}", flush=True)

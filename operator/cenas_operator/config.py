@@ -43,9 +43,14 @@ class Settings:
     (NB201 on CIFAR-10 on an A100: about 0.01). Only ranks and times decisions; energy is always measured."""
     search_tick_seconds: float = 3.0
     """How often each search is reconciled (decisions themselves follow decisionIntervalSeconds)."""
-    trial_tick_seconds: float = 5.0
-    """How often each unfinished trial is looked at: how soon a pod's end is noticed. Suspending and
-    resuming do not wait for it (they react to spec.suspend at once)."""
+    trial_resync_seconds: float = 60.0
+    """How often every unfinished trial is looked at regardless of events: a safety net only, since trials
+    react to their own and their pods' watch events at once."""
+    search_workers: int = 4
+    """Search passes that run at once. Few, so that a pass that decides also acts at once instead of
+    sharing the API server with every other pass; the rest wait their turn before deciding."""
+    trial_workers: int = 16
+    """Threads that reconcile trials (pod creations and deletions, trial status)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -68,7 +73,8 @@ class Settings:
             except ValueError as exc:
                 raise ValueError(f"{key}={raw!r}: {exc}") from exc
         settings = cls(**values)
-        for name in ("time_scale", "search_tick_seconds", "trial_tick_seconds", "planning_gpu_hours_per_epoch"):
+        for name in ("time_scale", "search_tick_seconds", "trial_resync_seconds", "search_workers", "trial_workers",
+                     "planning_gpu_hours_per_epoch"):
             if getattr(settings, name) <= 0:
                 raise ValueError(f"CENAS_{name.upper()} must be positive")
         if settings.fallback_intensity_grams_per_kilowatt_hour <= 0:

@@ -7,7 +7,7 @@ from cenas_operator.api import GROUP, VERSION
 from cenas_operator.builders import LABEL_TRIAL
 from cenas_operator.config import Settings
 
-SETTINGS = Settings.from_env()  # the tick intervals are needed here, at registration
+SETTINGS = Settings.from_env()  # the search tick is needed here, at registration
 
 kopf.on.login(id="login")(startup.login)
 kopf.on.startup(id="configure")(startup.configure)
@@ -22,9 +22,6 @@ kopf.timer(GROUP, VERSION, "nassearches", id="search-loop", interval=SETTINGS.se
 )
 kopf.on.delete(GROUP, VERSION, "nassearches", id="search-cleanup")(search_handler.delete_search)
 
-# Finished trials need no tick: their timers stop (the filter is re-evaluated on every change).
-kopf.timer(GROUP, VERSION, "nastrials", id="trial-lifecycle", interval=SETTINGS.trial_tick_seconds, backoff=2.0,
-           when=trial_handler.unfinished)(trial_handler.reconcile_trial)
-# A changed spec.suspend (the search loop's lever) or a new trial is acted on at once, not at the next tick.
-kopf.on.create(GROUP, VERSION, "nastrials", id="trial-created")(trial_handler.reconcile_trial)
-kopf.on.field(GROUP, VERSION, "nastrials", field="spec.suspend", id="trial-suspend")(trial_handler.reconcile_trial)
+# Trials are event-driven: their own and their pods' watch events queue them for the trial workers.
+kopf.on.event(GROUP, VERSION, "nastrials", id="trial-events")(trial_handler.on_trial_event)
+kopf.on.event("", "v1", "pods", labels={LABEL_TRIAL: kopf.PRESENT}, id="pod-events")(trial_handler.on_pod_event)

@@ -127,6 +127,12 @@ RECONCILE_SECONDS = Histogram(
     "cenas_reconcile_duration_seconds", "Wall time of one reconciliation pass of a NASSearch, in seconds.",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0), registry=REGISTRY,
 )
+ACTUATION_SECONDS = Histogram(
+    "cenas_decision_actuation_seconds",
+    "Wall time from the start of a pass that changed a search's trials to the end of its writes (trials "
+    "created or flipped, their pods created or deleted), in seconds: how long a decision takes to act.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0), registry=REGISTRY,
+)
 LOST_WORK = Counter(
     "cenas_checkpoint_lost_work_seconds_total",
     "GPU-seconds of work lost by suspensions without a checkpoint report (unclean suspensions).",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cenas_operator.api.nassearch import CarbonMode, DecisionAction, Policy
-from cenas_operator.conditions import rfc3339
+from cenas_operator.conditions import rfc3339, rfc3339_micro
 from cenas_operator.forecast_client import Forecast
 from cenas_operator.policy.baselines import carbon_agnostic, greedy_forecast
 from cenas_operator.policy.clamps import Reason
@@ -171,7 +171,7 @@ def make_decision(
     message = "; ".join([f"{acting.value} proposed {chosen.proposed} GPUs, running {chosen.gpus}", *notes])
     now = dt.datetime.fromtimestamp(facts.now, dt.UTC)
     status = {
-        "time": rfc3339(now),
+        "time": rfc3339_micro(now),  # latency from a decision to its pods is measured in ms
         "policy": acting.value,
         "mode": mode.value,
         "action": action.value,
@@ -197,7 +197,7 @@ def hold_decision(facts: SearchFacts, target: int, mode: CarbonMode, why: str) -
     user's suspend."""
     gpus = 0 if facts.suspended else target
     now = dt.datetime.fromtimestamp(facts.now, dt.UTC)
-    status = {"time": rfc3339(now), "mode": mode.value, "action": DecisionAction.HOLD.value,
+    status = {"time": rfc3339_micro(now), "mode": mode.value, "action": DecisionAction.HOLD.value,
               "targetGPUs": gpus, "reason": "ForecastUnavailableHold", "message": why[:1024]}
     return DecisionRecord(gpus, DecisionAction.HOLD, "ForecastUnavailableHold", why, Policy.RULE_BASED,
                           False, False, status)

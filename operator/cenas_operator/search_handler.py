@@ -12,15 +12,17 @@ import asyncio
 import datetime as dt
 import hashlib
 import math
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 
 import kopf
 from kubernetes import client
 from pydantic import ValidationError
 
-from cenas_operator import metrics
+from cenas_operator import metrics, trial_handler
 from cenas_operator.api import GROUP, LABEL_SEARCH, VERSION, NASSearch, TrialRole
 from cenas_operator.api import SearchConditionType as SC
 from cenas_operator.api.nassearch import Decision, Metric, Policy
@@ -29,7 +31,7 @@ from cenas_operator.builders import build_trial, owner_reference, trial_name
 from cenas_operator.conditions import find, is_true, rfc3339, set_condition
 from cenas_operator.forecast_client import ForecastUnavailable, parse_time
 from cenas_operator.ledger import accrue, counterfactual_grams
-from cenas_operator.search import Search, SearchConfig, Space
+from cenas_operator.search import Search, SearchConfig, Space, StateError
 from cenas_operator.search_decision import (
     DecisionRecord,
     SearchFacts,
@@ -56,74 +58,98 @@ from cenas_operator.status_diff import changed
 
 DEFAULT_FULL_TRAININGS = 50  # planning assumption for searches without maxFullTrainings
 FAILED_TRIAL_LIMIT = 3  # this many trials in a row failed for good: the search fails
+BOOKKEEPING_SAVE_SECONDS = 10.0  # the ledger alone is saved at most this often (see _save_state)
 INTENSITY_TTL_SECONDS = 5.0  # searches of one location share a realized-intensity reading this long
-WRITERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="cenas-writes")  # shared by every search
+WRITERS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="cenas-writes")  # shared by every search
 DECISION_FIELDS = tuple(f.alias or f.name for f in Decision.model_fields.values())  # status.lastDecision keys
 
 
-def trials_by_search(namespace, labels, body, **_) -> dict:
-    """kopf index: (namespace, search) -> the search's NASTrials, kept current by the watch."""
+async def trials_by_search(namespace, labels, body, **_) -> dict:
+    """kopf index: (namespace, search) -> the search's NASTrials, kept current by the watch. Async: it runs
+    on kopf's loop for every event, not through the thread pool the search passes occupy."""
     search = labels.get(LABEL_SEARCH)
     return {(namespace, search): slim(body)} if search else {}
 
 
 # ---- the state ConfigMap ---------------------------------------------------------------------------------
-def _load_state(core: client.CoreV1Api, memo: kopf.Memo, search: dict) -> tuple[SearchState, str | None]:
+@dataclass
+class Loaded:
+    """A search's state with its engine, as the ConfigMap holds it (or will, once saved)."""
+
+    state: SearchState
+    engine: Search
+    version: str | None  # the ConfigMap's resourceVersion; None before it exists
+    text: str | None  # the ConfigMap's state.json
+    plan: str | None = None  # its plan part (SearchState.plan_json)
+    saved_at: float = 0.0  # time.monotonic() of the last write
+
+
+def _load_state(core: client.CoreV1Api, memo: kopf.Memo, search: dict, space: Space) -> Loaded:
+    """The state and engine the last pass saved, kept in memory between passes. A pass takes them out of
+    the cache and `_save_state` puts them back: a pass that fails before saving leaves nothing half-changed
+    behind, and the next one reads the ConfigMap again."""
     uid = search["metadata"]["uid"]
-    cached = memo.search_cache.get(uid)
+    cached = memo.search_cache.pop(uid, None)
     if cached is not None:
-        return SearchState.from_json(cached[1]), cached[0]
+        return cached
     name = state_configmap_name(search["metadata"]["name"])
     try:
         cm = core.read_namespaced_config_map(name, search["metadata"]["namespace"])
     except client.ApiException as exc:
-        if exc.status == 404:
-            return SearchState(), None
-        raise
+        if exc.status != 404:
+            raise
+        return Loaded(SearchState(), Search(space, SearchConfig(), seed=_seed(uid)), None, None)
     if cm.metadata.owner_references and all(o.uid != uid for o in cm.metadata.owner_references):
         raise SearchStateError(f"ConfigMap {name} belongs to another NASSearch (an older one of this name?)")
     text = (cm.data or {}).get(STATE_KEY, "")
-    memo.search_cache[uid] = (cm.metadata.resource_version, text)
-    return SearchState.from_json(text), cm.metadata.resource_version
+    state = SearchState.from_json(text)
+    engine = (Search.from_state(space, state.engine) if state.engine is not None
+              else Search(space, SearchConfig(), seed=_seed(uid)))
+    return Loaded(state, engine, cm.metadata.resource_version, text, state.plan_json(), time.monotonic())
 
 
-def _save_state(core: client.CoreV1Api, memo: kopf.Memo, search: dict, state: SearchState,
-                version: str | None) -> str:
-    uid, text = search["metadata"]["uid"], state.to_json()
-    cached = memo.search_cache.get(uid)
-    if cached is not None and cached[1] == text:
-        return cached[0]
-    namespace = search["metadata"]["namespace"]
-    body = {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {
-            "name": state_configmap_name(search["metadata"]["name"]),
-            "namespace": namespace,
-            "labels": {LABEL_SEARCH: search["metadata"]["name"], "app.kubernetes.io/managed-by": "cenas-operator"},
-            "ownerReferences": [owner_reference(search, "NASSearch")],
-        },
-        "data": {STATE_KEY: text},
-    }
-    try:
-        if version is None:
+def _save_state(core: client.CoreV1Api, memo: kopf.Memo, search: dict, loaded: Loaded) -> None:
+    """Write the state when its plan changed (always, before acting on it) or when only its bookkeeping
+    changed and the last write is BOOKKEEPING_SAVE_SECONDS old: energy reports arrive every few seconds
+    per search, and a ConfigMap write per pass per search is load the API server feels at scale."""
+    loaded.state.engine = loaded.engine.to_state()
+    text = loaded.state.to_json()
+    plan = loaded.state.plan_json()
+    due = plan != loaded.plan or time.monotonic() - loaded.saved_at >= BOOKKEEPING_SAVE_SECONDS
+    if text != loaded.text and due:
+        namespace = search["metadata"]["namespace"]
+        body = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": state_configmap_name(search["metadata"]["name"]),
+                "namespace": namespace,
+                "labels": {LABEL_SEARCH: search["metadata"]["name"],
+                           "app.kubernetes.io/managed-by": "cenas-operator"},
+                "ownerReferences": [owner_reference(search, "NASSearch")],
+            },
+            "data": {STATE_KEY: text},
+        }
+        if loaded.version is None:
             saved = core.create_namespaced_config_map(namespace, body)
         else:
-            body["metadata"]["resourceVersion"] = version  # optimistic: fail rather than overwrite
+            body["metadata"]["resourceVersion"] = loaded.version  # optimistic: fail rather than overwrite
             saved = core.replace_namespaced_config_map(body["metadata"]["name"], namespace, body)
-    except client.ApiException:
-        memo.search_cache.pop(uid, None)  # reread next pass
-        raise
-    memo.search_cache[uid] = (saved.metadata.resource_version, text)
-    return saved.metadata.resource_version
+        loaded.version, loaded.text, loaded.plan = saved.metadata.resource_version, text, plan
+        loaded.saved_at = time.monotonic()
+    memo.search_cache[search["metadata"]["uid"]] = loaded
 
 
 # ---- small readers ---------------------------------------------------------------------------------------
+SPACE_LOCK = threading.Lock()  # the first passes after a start must not each build the 15,625-cell space
+
+
 def _space(memo: kopf.Memo, metric: Metric) -> Space:
     key = "flops" if metric is Metric.FLOPS else "params"
-    if key not in memo.spaces:
-        memo.spaces[key] = Space.nb201(key)
-    return memo.spaces[key]
+    with SPACE_LOCK:
+        if key not in memo.spaces:
+            memo.spaces[key] = Space.nb201(key)
+        return memo.spaces[key]
 
 
 def _seed(uid: str) -> int:
@@ -159,7 +185,9 @@ def _intensity(memo: kopf.Memo, location: str, now: float) -> float | None:
 
 
 # ---- the pass --------------------------------------------------------------------------------------------
-def reconcile_search(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger, trials_by_search, **_) -> None:
+def reconcile_search(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger, trials_by_search, pods_by_name,
+                     **_) -> None:
+    trial_handler.capture(memo, trials_by_search, pods_by_name)
     search = plain(body)
     meta, status = search["metadata"], search.get("status") or {}
     if meta.get("deletionTimestamp"):
@@ -180,18 +208,16 @@ def reconcile_search(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger
         cond(SC.READY, False, "InvalidSpec", str(exc)[:1000])
         patch.status["conditions"] = conds
         return
-    core, objects = client.CoreV1Api(memo.api), client.CustomObjectsApi(memo.api)
+    core = client.CoreV1Api(memo.api)
     settings = memo.settings
     try:
-        state, version = _load_state(core, memo, search)
-    except SearchStateError as exc:
+        loaded = _load_state(core, memo, search, _space(memo, spec.objectives[1].metric))
+    except (SearchStateError, StateError) as exc:
         cond(SC.READY, False, "InvalidState", str(exc))
         cond(SC.FAILED, True, "InvalidState", str(exc))
         patch.status["conditions"] = conds
         return
-    space = _space(memo, spec.objectives[1].metric)
-    engine = (Search.from_state(space, state.engine) if state.engine is not None
-              else Search(space, SearchConfig(), seed=_seed(meta["uid"])))
+    state, engine = loaded.state, loaded.engine
     if state.start is None:
         state.start = now
     views: dict[str, TrialView] = {}
@@ -260,11 +286,12 @@ def reconcile_search(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger
     plan = assign(state, engine, views, target_gpus=target, gpus_per_trial=spec.trainer.gpus_per_trial,
                   max_full_trainings=spec.budget.max_full_trainings,
                   names=lambda role, i: trial_name(meta["name"], role, i))
-    state.engine = engine.to_state()
     counterfactual_delta = max(0.0, counterfactual - state.counterfactual_charged)
     state.counterfactual_charged += counterfactual_delta
-    _save_state(core, memo, search, state, version)  # before anything it describes is created
-    _act(objects, search, state, plan, views, logger)
+    _save_state(core, memo, search, loaded)  # before anything it describes is created
+    _act(memo, search, state, plan, views, logger)
+    if plan.create or plan.set_suspend:
+        metrics.ACTUATION_SECONDS.observe(time.perf_counter() - started)
 
     # Status, events, metrics.
     counts = trial_counts(views)
@@ -315,11 +342,11 @@ def reconcile_search(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger
         patch.status[key] = value
 
     for event_reason, message in events:
-        kopf.info(body, reason=event_reason, message=message)
+        kopf.event(body, type="Normal", reason=event_reason, message=message)
     if plan.create or plan.set_suspend:
         resumed = sorted(n for n, s in plan.set_suspend.items() if not s)
         suspended = sorted(n for n, s in plan.set_suspend.items() if s)
-        kopf.info(body, reason="Reallocated", message=(
+        kopf.event(body, type="Normal", reason="Reallocated", message=(
             f"target {target} GPUs: created {list(plan.create)}, resumed {resumed}, suspended {suspended}")[:1000])
     ns, name = meta["namespace"], meta["name"]
     metrics.add_carbon(ns, name, grams=state.ledger.emitted_grams - before.emitted_grams,
@@ -364,13 +391,25 @@ def _decide(memo, spec, facts: SearchFacts, state: SearchState, target: int, con
                          ppo_version=memo.ppo_version, quantiles=quantiles, forecast=forecast)
 
 
-def _act(objects: client.CustomObjectsApi, search: dict, state: SearchState, plan: Assignment,
-         views: dict[str, TrialView], logger) -> None:
+def _act(memo: kopf.Memo, search: dict, state: SearchState, plan: Assignment, views: dict[str, TrialView],
+         logger) -> None:
     """Create the missing trials, flip spec.suspend, show per-trial grams: independent writes, sent in
-    parallel (a search that resumes 16 trials waits for one round trip, not 16)."""
-    namespace = search["metadata"]["namespace"]
+    parallel (a search that resumes 16 trials waits for one round trip, not 16). A trial created or flipped
+    is reconciled at once with the body the write returned: its pod is created or deleted in this pass."""
+    objects = client.CustomObjectsApi(memo.api)
+    namespace, search_name = search["metadata"]["namespace"], search["metadata"]["name"]
     running = set(plan.running)
     supernet = next((n for n, r in state.trials.items() if r.role == TrialRole.SUPERNET_TRAINING.value), None)
+
+    def follow(name: str, written: dict) -> None:
+        key = (namespace, search_name, name)
+        try:
+            again = trial_handler.reconcile(memo, key, fresh=slim(written), search=search)
+        except Exception as exc:  # the trial workers take it from here
+            logger.warning("trial %s: %s (left to the trial workers)", name, exc)
+            again = 0.0
+        if again is not None:
+            memo.trial_work.queue.add(key, again)
 
     def create(name: str) -> None:
         record = state.trials[name]
@@ -382,15 +421,18 @@ def _act(objects: client.CustomObjectsApi, search: dict, state: SearchState, pla
             supernet_trial=supernet if role is TrialRole.CANDIDATE_SCORING else None)
         manifest["spec"]["suspend"] = name not in running
         try:
-            objects.create_namespaced_custom_object(GROUP, VERSION, namespace, "nastrials", manifest)
+            follow(name, objects.create_namespaced_custom_object(GROUP, VERSION, namespace, "nastrials", manifest))
         except client.ApiException as exc:
             if exc.status != 409:
                 raise
             logger.info("trial %s exists already", name)
 
+    def flip(name: str, suspend: bool) -> None:
+        follow(name, objects.patch_namespaced_custom_object(GROUP, VERSION, namespace, "nastrials", name,
+                                                            {"spec": {"suspend": suspend}}))
+
     writes = [partial(create, name) for name in plan.create]
-    writes += [partial(objects.patch_namespaced_custom_object, GROUP, VERSION, namespace, "nastrials", name,
-                       {"spec": {"suspend": suspend}}) for name, suspend in plan.set_suspend.items()]
+    writes += [partial(flip, name, suspend) for name, suspend in plan.set_suspend.items()]
     for name, grams in state.ledger.trial_grams.items():
         trial = views.get(name)
         if trial is None:

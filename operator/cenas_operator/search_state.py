@@ -17,6 +17,7 @@ from cenas_operator.ledger import Ledger
 STATE_FORMAT = 1
 STATE_KEY = "state.json"
 SUPERNET_PENDING, SUPERNET_DONE, SUPERNET_FAILED = "Pending", "Done", "Failed"
+BOOKKEEPING = ("ledger", "intensities", "counterfactual_charged", "worst_intensity")
 
 
 class SearchStateError(ValueError):
@@ -52,6 +53,15 @@ class SearchState:
         self.next_index[role] = record.index + 1
         self.trials[name] = record
         return record
+
+    def plan_json(self) -> str:
+        """Everything but the bookkeeping of emissions (ledger, intensities): what must be saved before any
+        trial it names is created. The bookkeeping may be saved a little later: a restarted operator
+        charges the joules reported since its last save once, at the intensity of its first pass."""
+        doc = asdict(self)
+        for key in BOOKKEEPING:
+            doc.pop(key)
+        return json.dumps(doc, separators=(",", ":"), sort_keys=True)
 
     def to_json(self) -> str:
         doc = asdict(self)

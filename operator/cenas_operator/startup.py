@@ -11,7 +11,7 @@ import kopf
 from kubernetes import client, config
 from prometheus_client import start_http_server
 
-from cenas_operator import metrics
+from cenas_operator import metrics, trial_handler
 from cenas_operator.config import Settings
 from cenas_operator.forecast_client import ForecastClient
 from cenas_operator.policy.runtime import PolicyRuntime, WeightsError
@@ -57,17 +57,24 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_) -> No
     )
     memo.ppo, memo.ppo_version = load_policy()
     memo.search_cache, memo.spaces, memo.intensities, memo.totals = {}, {}, {}, {}
-    memo.trial_attempts = {}  # (namespace, trial) -> the last attempt this process started
+    memo.trial_work = trial_handler.TrialWork()
+    trial_handler.start_workers(memo)
+    memo.resync = asyncio.create_task(trial_handler.resync(memo))
     if memo.settings.metrics_port:
         start_http_server(memo.settings.metrics_port, registry=metrics.REGISTRY)
-    # Handlers use the blocking Kubernetes client in kopf's thread pool.
-    settings.execution.max_workers = 32
-    # Handler outcomes stay in the log; decisions are posted as events explicitly (kopf.info).
+    # Search passes use the blocking Kubernetes client in kopf's thread pool (trials have their own workers).
+    settings.execution.max_workers = memo.settings.search_workers
+    # Handler outcomes stay in the log; decisions are posted as events explicitly
+    # (kopf.event with type Normal: kopf.info would be filtered out by this level).
     settings.posting.level = logging.WARNING
     settings.watching.server_timeout = 300
 
 
 async def shutdown(memo: kopf.Memo, **_) -> None:
+    if getattr(memo, "resync", None) is not None:
+        memo.resync.cancel()
+    if getattr(memo, "trial_work", None) is not None:
+        memo.trial_work.queue.close()
     forecasts = getattr(memo, "forecasts", None)
     if forecasts is not None:
         await forecasts.aclose()

@@ -1,25 +1,167 @@
 """The NASTrial lifecycle on the API: find the trial's current pod, plan (trials.plan_trial), act.
 
-Runs as a timer per trial, so it is level-based: every tick compares the desired state with what the
-API shows and acts only on differences; creating a pod that already exists (409) is a no-op, which
-makes a restarted operator continue without duplicates."""
+Event-driven, without a timer per trial: a watch event of a trial or of its pod puts the trial's key on a
+work queue (one entry however many events), and worker threads reconcile it from kopf's indexes. A plan
+that waits (a backoff, a pod still shutting down) comes back after its delay, and a slow resync queues
+every unfinished trial again so that nothing missed stays missed. The search loop reconciles the trials it
+has just flipped within its own pass (`reconcile` with the body its patch returned), without the hop
+through the watch; a lock per trial keeps the two paths from acting on one trial at once.
+
+Level-based: every look compares the desired state with what the API shows and acts only on differences;
+creating a pod that already exists (409) is a no-op, so a restarted operator continues without duplicates."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import datetime as dt
+import logging
+import threading
+from dataclasses import dataclass, field
+from functools import partial
 
 import kopf
 from kubernetes import client
 
 from cenas_operator import metrics
-from cenas_operator.api import GROUP, VERSION, TrialConditionType
-from cenas_operator.bodies import plain, pod_summary
-from cenas_operator.builders import build_pod, pod_name
+from cenas_operator.api import GROUP, LABEL_SEARCH, VERSION, TrialConditionType
+from cenas_operator.bodies import pod_summary, slim
+from cenas_operator.builders import LABEL_TRIAL, build_pod, pod_name
 from cenas_operator.conditions import find, is_true
 from cenas_operator.status_diff import changed
 from cenas_operator.trials import plan_trial
+from cenas_operator.workqueue import WorkQueue, run_workers
+
+log = logging.getLogger(__name__)
+Key = tuple[str, str, str]  # (namespace, search, trial)
+ERROR_BACKOFF_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)  # a failing look (API conflict, timeout) is retried
 
 
+@dataclass
+class TrialWork:
+    """What the trial lifecycle shares between the watch handlers, the workers and the search loop."""
+
+    queue: WorkQueue = field(default_factory=WorkQueue)
+    trials: object = None  # kopf's trials_by_search index, captured from the first handler call
+    pods: object = None  # kopf's pods_by_name index
+    posting: contextvars.Context | None = None  # a handler's context, in which kopf.event can post
+    written: dict[Key, dict] = field(default_factory=dict)  # the newest trial body a write of ours returned
+    failures: dict[Key, int] = field(default_factory=dict)
+    _locks: dict[Key, threading.Lock] = field(default_factory=dict)
+    _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def lock(self, key: Key) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def forget(self, key: Key) -> None:
+        with self._guard:
+            self._locks.pop(key, None)
+        self.written.pop(key, None)
+        self.failures.pop(key, None)
+
+
+def _newer(a: dict, b: dict) -> bool:
+    """Whether body a is a later version of the object than body b. resourceVersions are etcd revisions,
+    comparable since Kubernetes 1.35 (comparable resource versions); anything else counts as not newer."""
+    try:
+        return int(a["metadata"]["resourceVersion"]) > int(b["metadata"]["resourceVersion"])
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+def _trial_in_index(work: TrialWork, key: Key) -> dict | None:
+    namespace, search, name = key
+    try:
+        return next((t for t in work.trials.get((namespace, search), []) if t["metadata"]["name"] == name), None)
+    except RuntimeError:  # the watch changed the store while we looked: look once more
+        return next((t for t in list(work.trials.get((namespace, search), [])) if t["metadata"]["name"] == name),
+                    None)
+
+
+def _current(work: TrialWork, key: Key) -> dict | None:
+    """The newest body of the trial this process knows: the index's, or one our own write returned that the
+    watch has not delivered yet (a status this worker wrote must not be planned from again)."""
+    indexed = _trial_in_index(work, key)
+    written = work.written.get(key)
+    if written is None:
+        return indexed
+    if indexed is not None and not _newer(written, indexed):
+        work.written.pop(key, None)  # the watch has caught up
+        return indexed
+    return written
+
+
+def capture(memo: kopf.Memo, trials_by_search, pods_by_name) -> TrialWork:
+    """Keep kopf's (live) indexes and a handler context for posting events, on the first handler call."""
+    work: TrialWork = memo.trial_work
+    if work.trials is None:
+        work.trials, work.pods = trials_by_search, pods_by_name
+        work.posting = contextvars.copy_context()
+    return work
+
+
+def trial_key(namespace: str, labels, name: str) -> Key | None:
+    search = (labels or {}).get(LABEL_SEARCH)
+    return (namespace, search, name) if search else None
+
+
+# ---- watch handlers (async: they only queue, on kopf's loop) -------------------------------------------
+async def on_trial_event(event, namespace, name, labels, memo: kopf.Memo, trials_by_search, pods_by_name,
+                         **_) -> None:
+    work = capture(memo, trials_by_search, pods_by_name)
+    key = trial_key(namespace, labels, name)
+    if key is None:
+        return
+    if event.get("type") == "DELETED":
+        work.forget(key)
+    else:
+        work.queue.add(key)
+
+
+async def on_pod_event(event, namespace, labels, memo: kopf.Memo, trials_by_search, pods_by_name, **_) -> None:
+    """A trainer pod changed (scheduled, running, finished, gone): its trial has something to notice."""
+    work = capture(memo, trials_by_search, pods_by_name)
+    key = trial_key(namespace, labels, (labels or {}).get(LABEL_TRIAL, ""))
+    if key is not None and key[2]:
+        work.queue.add(key)
+
+
+async def pods_by_name(namespace, name, body, **_) -> dict:
+    """kopf index of the trainer pods (label cenas.dev/trial), kept current by the watch: a look reads no
+    pod from the API unless the index lacks one it expects. Async, like trials_by_search."""
+    return {(namespace, name): pod_summary(body)}
+
+
+def unfinished(trial: dict) -> bool:
+    conds = (trial.get("status") or {}).get("conditions")
+    return not (is_true(conds, TrialConditionType.COMPLETE) or is_true(conds, TrialConditionType.FAILED))
+
+
+async def resync(memo: kopf.Memo) -> None:
+    """Queue every unfinished trial every `trial_resync_seconds`: a safety net under the events."""
+    work: TrialWork = memo.trial_work
+    while True:
+        await asyncio.sleep(memo.settings.trial_resync_seconds)
+        if work.trials is None:
+            continue
+        for (namespace, search), store in list(work.trials.items()):
+            for trial in list(store):
+                if unfinished(trial):
+                    work.queue.add((namespace, search, trial["metadata"]["name"]))
+
+
+def start_workers(memo: kopf.Memo) -> None:
+    def retry_later(key: Key, exc: Exception) -> float:
+        failures = memo.trial_work.failures[key] = memo.trial_work.failures.get(key, 0) + 1
+        log.warning("trial %s/%s: %s (retrying)", key[0], key[2], exc)
+        return ERROR_BACKOFF_SECONDS[min(failures, len(ERROR_BACKOFF_SECONDS)) - 1]
+
+    run_workers(memo.trial_work.queue, partial(reconcile, memo), memo.settings.trial_workers, "cenas-trials",
+                retry_later)
+
+
+# ---- one look at one trial ------------------------------------------------------------------------------
 def _read_pod(core: client.CoreV1Api, namespace: str, name: str) -> dict | None:
     try:
         return core.api_client.sanitize_for_serialization(core.read_namespaced_pod(name, namespace))
@@ -37,18 +179,6 @@ def _owner_search(objects: client.CustomObjectsApi, trial: dict) -> dict:
                                                 owner["name"])
 
 
-def pods_by_name(namespace, name, body, **_) -> dict:
-    """kopf index of the trainer pods (label cenas.dev/trial), kept current by the watch: a tick reads no pod
-    from the API unless the index lacks one it expects."""
-    return {(namespace, name): pod_summary(body)}
-
-
-def unfinished(status, **_) -> bool:
-    """kopf filter: the trial is neither Complete nor Failed."""
-    conds = (status or {}).get("conditions")
-    return not (is_true(conds, TrialConditionType.COMPLETE) or is_true(conds, TrialConditionType.FAILED))
-
-
 def _expects_pod(trial: dict) -> bool:
     return is_true((trial.get("status") or {}).get("conditions"), TrialConditionType.RUNNING)
 
@@ -58,52 +188,70 @@ def _in_handshake(trial: dict) -> bool:
     return bool(trial["spec"].get("suspend")) and found is not None and found.get("reason") == "Suspending"
 
 
-def reconcile_trial(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger, pods_by_name, **_) -> None:
-    namespace, name = body.metadata["namespace"], body.metadata["name"]
-    core, objects = client.CoreV1Api(memo.api), client.CustomObjectsApi(memo.api)
-    trial = plain(body)
-    trial.setdefault("status", {})
-    # Read afresh when the watched body may be behind what matters: an attempt this operator started is
-    # not visible yet, or a suspension waits for the trainer's checkpoint report, which may still be on
-    # its way through the watch when the pod is already gone.
-    if (trial["status"].get("attempt") or 0) < memo.trial_attempts.get((namespace, name), 0) or _in_handshake(trial):
-        try:
-            trial = objects.get_namespaced_custom_object(GROUP, VERSION, namespace, "nastrials", name)
-        except client.ApiException as exc:
-            if exc.status == 404:
-                return
-            raise
-        trial.setdefault("status", {})
-    attempt = trial["status"].get("attempt") or 0
-    pod = None
-    if attempt:
-        pod_key = (namespace, pod_name(name, attempt))
-        pod = next(iter(pods_by_name.get(pod_key, [])), None)
-        if pod is None and _expects_pod(trial):  # gone, or not in the index yet: ask the API
-            pod = _read_pod(core, namespace, pod_key[1])
-    plan = plan_trial(trial, pod, dt.datetime.now(dt.UTC))
+def _post(work: TrialWork, memo: kopf.Memo, trial: dict, reason: str, message: str) -> None:
+    """A Kubernetes event through kopf's poster, which only works inside a handler's context on its loop."""
+    if work.posting is not None:
+        memo.loop.call_soon_threadsafe(partial(kopf.event, trial, type="Normal", reason=reason, message=message),
+                                       context=work.posting.copy())
 
-    if plan.delete_pod:
-        try:
-            core.delete_namespaced_pod(plan.delete_pod, namespace)  # the pod's own grace period
-        except client.ApiException as exc:
-            if exc.status != 404:
+
+def reconcile(memo: kopf.Memo, key: Key, fresh: dict | None = None, search: dict | None = None) -> float | None:
+    """Look at one trial and act; returns the seconds until it must be looked at again (None: at its next
+    event). `fresh`: a body newer than the index's (the search loop's patch response); `search`: the owner
+    NASSearch, when the caller has it (otherwise it is read when a pod is to be built)."""
+    work: TrialWork = memo.trial_work
+    namespace, _, name = key
+    core, objects = client.CoreV1Api(memo.api), client.CustomObjectsApi(memo.api)
+    with work.lock(key):
+        if fresh is not None:
+            known = _current(work, key)
+            if known is None or not _newer(known, fresh):
+                work.written[key] = fresh
+        trial = _current(work, key)
+        if trial is None:
+            return None  # deleted
+        # A suspension waits for the trainer's checkpoint report, which may still be on its way through
+        # the watch when the pod is already gone: read it afresh.
+        if _in_handshake(trial):
+            try:
+                trial = slim(objects.get_namespaced_custom_object(GROUP, VERSION, namespace, "nastrials", name))
+            except client.ApiException as exc:
+                if exc.status == 404:
+                    return None
                 raise
-    if plan.create_attempt:
-        memo.trial_attempts[(namespace, name)] = plan.create_attempt
-        search = _owner_search(objects, trial)
-        manifest = build_pod(search, trial, plan.create_attempt, memo.settings)
-        try:
-            core.create_namespaced_pod(namespace, manifest)
-        except client.ApiException as exc:
-            if exc.status != 409:
-                raise
-            logger.info("pod %s exists already", manifest["metadata"]["name"])
-    for key, value in changed(body.get("status"), plan.status).items():
-        patch.status[key] = value
-    lost = (plan.status.get("suspensions") or {}).get("lostWorkSeconds", 0.0) - (
-        trial["status"].get("suspensions") or {}).get("lostWorkSeconds", 0.0)
-    if lost > 0:
-        metrics.LOST_WORK.inc(lost * (trial["spec"].get("gpus") or 1))
-    if plan.event:
-        kopf.info(body, reason=plan.event[0], message=plan.event[1])
+        status = trial.get("status") or {}
+        attempt = status.get("attempt") or 0
+        pod = None
+        if attempt:
+            pod_key = (namespace, pod_name(name, attempt))
+            pod = next(iter(work.pods.get(pod_key, [])), None) if work.pods is not None else None
+            if pod is None and _expects_pod(trial):  # gone, or not in the index yet: ask the API
+                pod = _read_pod(core, namespace, pod_key[1])
+        plan = plan_trial(trial, pod, dt.datetime.now(dt.UTC))
+
+        if plan.delete_pod:
+            try:
+                core.delete_namespaced_pod(plan.delete_pod, namespace)  # the pod's own grace period
+            except client.ApiException as exc:
+                if exc.status != 404:
+                    raise
+        if plan.create_attempt:
+            manifest = build_pod(search or _owner_search(objects, trial), trial, plan.create_attempt, memo.settings)
+            try:
+                core.create_namespaced_pod(namespace, manifest)
+            except client.ApiException as exc:
+                if exc.status != 409:
+                    raise
+                log.info("pod %s exists already", manifest["metadata"]["name"])
+        diff = changed(status, plan.status)
+        if diff:
+            work.written[key] = slim(objects.patch_namespaced_custom_object_status(
+                GROUP, VERSION, namespace, "nastrials", name, {"status": diff}))
+        lost = (plan.status.get("suspensions") or {}).get("lostWorkSeconds", 0.0) - (
+            status.get("suspensions") or {}).get("lostWorkSeconds", 0.0)
+        if lost > 0:
+            metrics.LOST_WORK.inc(lost * (trial["spec"].get("gpus") or 1))
+        if plan.event:
+            _post(work, memo, trial, *plan.event)
+        work.failures.pop(key, None)
+        return plan.requeue_seconds

@@ -89,8 +89,11 @@ def plan_trial(trial: dict, pod: dict | None, now: dt.datetime, retry: RetryPoli
         return _suspend(trial, pod, live, deleting, now, cond)
 
     if live:
-        patch = {"conditions": cond(conds, C.RUNNING, True, "PodRunning" if phase == "Running" else "PodPending",
-                                    f"pod {pod['metadata']['name']}")}
+        running = find(conds, C.RUNNING)
+        # A pod that is still pending after its creation keeps "PodCreated": one status write fewer per start.
+        created = running is not None and running["status"] == "True" and running["reason"] == "PodCreated"
+        reason = "PodRunning" if phase == "Running" else "PodCreated" if created else "PodPending"
+        patch = {"conditions": cond(conds, C.RUNNING, True, reason, f"pod {pod['metadata']['name']}")}
         if is_true(conds, C.SUSPENDED):
             patch["conditions"] = cond(patch["conditions"], C.SUSPENDED, False, "Resumed")
         return TrialPlan(status=patch)
@@ -118,7 +121,7 @@ def plan_trial(trial: dict, pod: dict | None, now: dt.datetime, retry: RetryPoli
             return TrialPlan(requeue_seconds=wait)
 
     patch = {"attempt": attempt + 1, "podName": pod_name(meta["name"], attempt + 1),
-             "conditions": cond(conds, C.RUNNING, True, "PodCreated", f"attempt {attempt + 1}")}
+             "conditions": cond(conds, C.RUNNING, True, "PodCreated", f"pod {pod_name(meta['name'], attempt + 1)}")}
     if is_true(conds, C.SUSPENDED):
         patch["conditions"] = cond(patch["conditions"], C.SUSPENDED, False, "Resumed")
     if not status.get("startTime"):

@@ -32,7 +32,6 @@ RELEASE = "cenas"
 FAST = {
     "CENAS_TIME_SCALE": str(REPLAY_SPEED),
     "CENAS_SEARCH_TICK_SECONDS": "1",
-    "CENAS_TRIAL_TICK_SECONDS": "1",
     "CENAS_TRAINER_REPORT_INTERVAL_SECONDS": "1",
     "CENAS_FORECAST_MAX_AGE_SECONDS": "7200",  # grid seconds: 6 s of wall time
     "CENAS_FORECAST_HOLD_SECONDS": "7200",
@@ -179,6 +178,11 @@ def is_true(obj: dict, kind: str) -> bool:
     return found is not None and found["status"] == "True"
 
 
+def event_reasons(cluster, namespace: str) -> set[tuple[str, str]]:
+    events = client.CoreV1Api(cluster.api_client).list_namespaced_event(namespace).items
+    return {(e.involved_object.name, e.reason) for e in events}
+
+
 def trial_pods(cluster, namespace: str, trial: str) -> list:
     return client.CoreV1Api(cluster.api_client).list_namespaced_pod(
         namespace, label_selector=f"{LABEL_TRIAL}={trial}").items
@@ -284,6 +288,9 @@ def test_dirty_hours_suspend_trials_at_a_checkpoint_and_clean_hours_resume_them(
                        ((t["status"].get("progress") or {}).get("step") or 0) >= checkpoint["step"] and t, 240,
                        "a clean hour to resume the trial")
     assert not is_true(resumed, "Suspended")
+    # Every decision that changed pods is a Kubernetes event, on the search and on the trial.
+    wait_for(lambda: {("carbon", "Reallocated"), (supernet, "TrialSuspending"), (supernet, "TrialSuspended")}
+             <= event_reasons(cluster, namespace), 30, "the decisions' events")
     delete_search_and_wait(cluster, namespace, "carbon")
 
 

@@ -120,8 +120,7 @@ def run_demo(state: ClusterState, repo: Path, out_dir: Path) -> int:
             "CENAS_FORECASTER_URL": forecaster_url, "CENAS_TIME_SCALE": str(DEMO_SPEED),
             "CENAS_METRICS_PORT": str(metrics_port),
             "CENAS_PLANNING_GPU_HOURS_PER_EPOCH": str(EPOCH_GRID_HOURS),
-            "CENAS_TRAINER_REPORT_INTERVAL_SECONDS": "5", "CENAS_SEARCH_TICK_SECONDS": "2",
-            "CENAS_TRIAL_TICK_SECONDS": "2"})
+            "CENAS_TRAINER_REPORT_INTERVAL_SECONDS": "5", "CENAS_SEARCH_TICK_SECONDS": "2"})
         stack.callback(operator.stop)
         operator.start()
         deadline = time.time() + DEADLINE_SECONDS

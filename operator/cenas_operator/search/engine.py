@@ -23,6 +23,7 @@ the decisions the original would have made.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from dataclasses import asdict, dataclass, field
@@ -69,7 +70,7 @@ class Space:
     def arch(self, row: int) -> Arch:
         return from_index(int(self.index[row]))
 
-    @property
+    @functools.cached_property  # hashed once: every saved state names its space
     def checksum(self) -> str:
         h = hashlib.sha256(np.ascontiguousarray(self.index, dtype="<i8").tobytes())
         h.update(np.ascontiguousarray(np.round(self.cost, 6), dtype="<f8").tobytes())

@@ -29,6 +29,7 @@ EXPECTED = {
     "cenas_forecast_requests_total": ("counter", ()),
     "cenas_forecast_failures_total": ("counter", ()),
     "cenas_reconcile_duration_seconds": ("histogram", ()),
+    "cenas_decision_actuation_seconds": ("histogram", ()),
     "cenas_checkpoint_lost_work_seconds_total": ("counter", ()),
 }
 

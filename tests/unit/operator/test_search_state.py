@@ -32,3 +32,14 @@ def test_unreadable_state_is_a_clear_error(text):
 
 def test_configmap_name_is_derived_from_the_search():
     assert state_configmap_name("cifar") == "cifar-state"
+
+
+def test_the_plan_changes_with_registrations_not_with_the_bookkeeping():
+    state = SearchState(engine={"version": 1}, start=1.0)
+    plan = state.plan_json()
+    state.ledger = Ledger(5.0, 6.0, {"a": 6.0}, {"a": 5.0})
+    state.intensities.append(250.0)
+    state.counterfactual_charged, state.worst_intensity = 9.0, 400.0
+    assert state.plan_json() == plan
+    state.register("s-full-00000", "FullTraining", [42])
+    assert state.plan_json() != plan

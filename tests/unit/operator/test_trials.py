@@ -1,6 +1,7 @@
 import datetime as dt
 
 from cenas_operator.conditions import find
+from cenas_operator.status_diff import changed
 from cenas_operator.trials import RetryPolicy, plan_trial
 
 T0 = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
@@ -49,6 +50,13 @@ def test_running_pod_is_observed_and_success_completes():
     done = apply(t, plan_trial(t, pod("Succeeded", exit_code=0), at(60), RETRY))
     assert condition(done, "Complete") == ("True", "Finished")
     assert plan_trial(done, None, at(61), RETRY).create_attempt is None  # never restarted
+
+
+def test_a_pod_still_pending_after_its_creation_needs_no_status_write():
+    t = apply(trial(), plan_trial(trial(), None, T0, RETRY))
+    pending = plan_trial(t, pod("Pending"), at(1), RETRY)
+    assert changed(t["status"], pending.status) == {}
+    assert condition(apply(t, pending), "Running") == ("True", "PodCreated")
 
 
 def test_exit_code_two_fails_at_once_without_retry():
