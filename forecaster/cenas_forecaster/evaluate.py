@@ -3,10 +3,10 @@
     python -m cenas_forecaster evaluate --trace FILE.csv --column COL \
         --test-start YYYY-MM-DD --test-end YYYY-MM-DD --json
 
-One 96 h forecast per test day, issued at 00:00 UTC from the rows before it. The only adaptation to the trace is
-the interval calibration (calibration.py), which for each forecast uses only blocks that ended before its issue
-time (the up to `--calibration-days` issue days before it, including days before --test-start when the trace
-has them).
+One 96 h forecast per test day, issued at 00:00 UTC from the rows before it. Two things adapt to the trace, each
+using for a forecast only actual values from before its issue time: the point forecast (adaptation.py, fitted on
+the forecasts of up to a year of issue days before it) and the interval calibration (calibration.py, the up to
+`--calibration-days` issue days before it), both including days before --test-start when the trace has them.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .adaptation import WINDOW_DAYS
 from .baselines import BASELINES
 from .features import CONTEXT_DAYS, CONTEXT_HOURS
 from .forecasting import daily_forecasts, history_hours
@@ -54,7 +55,8 @@ def evaluate(
     check_range(series, first_issue, last_issue)
     earliest = series.start_seconds + CONTEXT_HOURS * HOUR_SECONDS
     earliest = -(-earliest // DAY_SECONDS) * DAY_SECONDS
-    back_hours = history_hours(calibration_days) - CONTEXT_HOURS
+    # the calibration's forecasts, and the adaptation's for the earliest of them
+    back_hours = history_hours(calibration_days) - CONTEXT_HOURS + WINDOW_DAYS * 24
     days = issue_times(max(earliest, first_issue - back_hours * HOUR_SECONDS), last_issue)
     first_test = len(days) - len(test_days)
 
