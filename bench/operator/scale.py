@@ -156,14 +156,18 @@ class Tracker:
                 time.sleep(0.5)
 
     def _watch_pods(self) -> None:
-        self._stream(self.core.list_namespaced_pod, self._on_pod, NAMESPACE, label_selector=LABEL_SEARCH)
+        # Plain JSON, not V1Pod models: deserialising thousands of pod events would make this watch lag
+        # behind the events it timestamps.
+        self._stream(self.core.list_namespaced_pod, self._on_pod, NAMESPACE, label_selector=LABEL_SEARCH,
+                     deserialize=False)
 
     def _watch_searches(self) -> None:
         self._stream(self.objects.list_namespaced_custom_object, self._on_search, GROUP, VERSION, NAMESPACE,
                      "nassearches")
 
-    def _on_pod(self, kind: str, pod: client.V1Pod, now: float, wall: float) -> None:
-        name, labels = pod.metadata.name, pod.metadata.labels or {}
+    def _on_pod(self, kind: str, pod: dict, now: float, wall: float) -> None:
+        meta, spec, status = pod["metadata"], pod.get("spec") or {}, pod.get("status") or {}
+        name, labels = meta["name"], meta.get("labels") or {}
         with self.lock:
             self.pod_events += 1
             if kind == "DELETED":
@@ -174,9 +178,9 @@ class Tracker:
             self.first_seen.setdefault(name, now)
             self.first_seen_wall.setdefault(name, wall)
             info = {"search": labels.get(LABEL_SEARCH), "role": labels.get(LABEL_ROLE),
-                    "trial": labels.get(LABEL_TRIAL), "phase": pod.status.phase if pod.status else None,
-                    "deleting": pod.metadata.deletion_timestamp is not None, "node": pod.spec.node_name,
-                    "image": pod.spec.containers[0].image}
+                    "trial": labels.get(LABEL_TRIAL), "phase": status.get("phase"),
+                    "deleting": meta.get("deletionTimestamp") is not None, "node": spec.get("nodeName"),
+                    "image": spec["containers"][0]["image"]}
             self.pods[name] = info
         if info["phase"] == "Running" and not info["deleting"]:
             self.trainer.running(name, info)
@@ -399,11 +403,20 @@ def scrape_reconcile(port: int) -> dict | None:
         text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     except OSError:
         return None
-    total = re.search(r"^cenas_reconcile_duration_seconds_sum (\S+)", text, re.M)
-    count = re.search(r"^cenas_reconcile_duration_seconds_count (\S+)", text, re.M)
-    if not (total and count) or float(count.group(1)) == 0:
+    def series(name: str) -> tuple[float, float] | None:
+        total = re.search(rf"^{name}_sum (\S+)", text, re.M)
+        count = re.search(rf"^{name}_count (\S+)", text, re.M)
+        return (float(total.group(1)), float(count.group(1))) if total and count and float(count.group(1)) else None
+
+    passes, acting = series("cenas_reconcile_duration_seconds"), series("cenas_decision_actuation_seconds")
+    if passes is None:
         return None
-    return {"passes": int(float(count.group(1))), "mean_seconds": round(float(total.group(1)) / float(count.group(1)), 4)}
+    out = {"passes": int(passes[1]), "mean_seconds": round(passes[0] / passes[1], 4)}
+    if acting is not None:  # the operator's own clock: pass start -> its last write, passes that changed trials
+        under = re.search(r'^cenas_decision_actuation_seconds_bucket\{le="2.0"\} (\S+)', text, re.M)
+        out["actuation"] = {"passes": int(acting[1]), "mean_seconds": round(acting[0] / acting[1], 4),
+                            "share_under_2s": round(float(under.group(1)) / acting[1], 4) if under else None}
+    return out
 
 
 def handler_runs(log: Path) -> dict[str, int]:

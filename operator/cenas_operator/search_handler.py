@@ -60,7 +60,8 @@ DEFAULT_FULL_TRAININGS = 50  # planning assumption for searches without maxFullT
 FAILED_TRIAL_LIMIT = 3  # this many trials in a row failed for good: the search fails
 BOOKKEEPING_SAVE_SECONDS = 10.0  # the ledger alone is saved at most this often (see _save_state)
 INTENSITY_TTL_SECONDS = 5.0  # searches of one location share a realized-intensity reading this long
-WRITERS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="cenas-writes")  # shared by every search
+WRITER_THREADS = 32  # a search pass's writes (trials, their pods) go out in parallel on these, shared
+WRITERS = ThreadPoolExecutor(max_workers=WRITER_THREADS, thread_name_prefix="cenas-writes")
 DECISION_FIELDS = tuple(f.alias or f.name for f in Decision.model_fields.values())  # status.lastDecision keys
 
 

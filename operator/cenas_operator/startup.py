@@ -11,7 +11,7 @@ import kopf
 from kubernetes import client, config
 from prometheus_client import start_http_server
 
-from cenas_operator import metrics, trial_handler
+from cenas_operator import metrics, search_handler, trial_handler
 from cenas_operator.config import Settings
 from cenas_operator.forecast_client import ForecastClient
 from cenas_operator.policy.runtime import PolicyRuntime, WeightsError
@@ -19,12 +19,17 @@ from cenas_operator.policy.runtime import PolicyRuntime, WeightsError
 log = logging.getLogger(__name__)
 
 
-def api_client() -> client.ApiClient:
-    """In a pod: the ServiceAccount; elsewhere: KUBECONFIG (the same rules kopf uses to log in)."""
+def api_client(connections: int) -> client.ApiClient:
+    """In a pod: the ServiceAccount; elsewhere: KUBECONFIG (the same rules kopf uses to log in). The pool
+    holds a connection per thread that writes (urllib3's default of 5 per core made the rest open and
+    discard a TLS connection per request)."""
+    configuration = client.Configuration()
     if os.environ.get("KUBERNETES_SERVICE_HOST") and not os.environ.get("KUBECONFIG"):
-        config.load_incluster_config()
-        return client.ApiClient()
-    return config.new_client_from_config(config_file=os.environ.get("KUBECONFIG"))
+        config.load_incluster_config(client_configuration=configuration)
+    else:
+        config.load_kube_config(config_file=os.environ.get("KUBECONFIG"), client_configuration=configuration)
+    configuration.connection_pool_maxsize = connections
+    return client.ApiClient(configuration)
 
 
 def login(settings: kopf.OperatorSettings, logger, **_) -> kopf.ConnectionInfo | None:
@@ -46,7 +51,8 @@ def load_policy() -> tuple[PolicyRuntime | None, str | None]:
 
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_) -> None:
     memo.settings = Settings.from_env()
-    memo.api = api_client()
+    memo.api = api_client(search_handler.WRITER_THREADS + memo.settings.trial_workers
+                          + memo.settings.search_workers)
     memo.loop = asyncio.get_running_loop()
     memo.forecasts = ForecastClient(
         memo.settings.forecaster_url,

@@ -29,7 +29,7 @@ from cenas_operator.bodies import pod_summary, slim
 from cenas_operator.builders import LABEL_TRIAL, build_pod, pod_name
 from cenas_operator.conditions import find, is_true
 from cenas_operator.status_diff import changed
-from cenas_operator.trials import plan_trial
+from cenas_operator.trials import UNCLEAN, plan_trial
 from cenas_operator.workqueue import WorkQueue, run_workers
 
 log = logging.getLogger(__name__)
@@ -183,9 +183,9 @@ def _expects_pod(trial: dict) -> bool:
     return is_true((trial.get("status") or {}).get("conditions"), TrialConditionType.RUNNING)
 
 
-def _in_handshake(trial: dict) -> bool:
-    found = find((trial.get("status") or {}).get("conditions"), TrialConditionType.SUSPENDED)
-    return bool(trial["spec"].get("suspend")) and found is not None and found.get("reason") == "Suspending"
+def _without_checkpoint(plan) -> bool:
+    found = find(plan.status.get("conditions"), TrialConditionType.SUSPENDED)
+    return found is not None and found.get("reason") == UNCLEAN
 
 
 def _post(work: TrialWork, memo: kopf.Memo, trial: dict, reason: str, message: str) -> None:
@@ -210,24 +210,27 @@ def reconcile(memo: kopf.Memo, key: Key, fresh: dict | None = None, search: dict
         trial = _current(work, key)
         if trial is None:
             return None  # deleted
-        # A suspension waits for the trainer's checkpoint report, which may still be on its way through
-        # the watch when the pod is already gone: read it afresh.
-        if _in_handshake(trial):
+        status = trial.get("status") or {}
+        attempt = status.get("attempt") or 0
+        pod = None
+        if attempt:
+            pod_key = (namespace, pod_name(name, attempt))
+            pod = next(iter(work.pods.get(pod_key, [])), None)
+            if pod is None and _expects_pod(trial):  # gone, or not in the index yet: ask the API
+                pod = _read_pod(core, namespace, pod_key[1])
+        now = dt.datetime.now(dt.UTC)
+        plan = plan_trial(trial, pod, now)
+        if _without_checkpoint(plan):
+            # The trainer's checkpoint report may still be on its way through the watch when its pod is
+            # already gone: read the trial afresh before calling the suspension unclean.
             try:
                 trial = slim(objects.get_namespaced_custom_object(GROUP, VERSION, namespace, "nastrials", name))
             except client.ApiException as exc:
                 if exc.status == 404:
                     return None
                 raise
-        status = trial.get("status") or {}
-        attempt = status.get("attempt") or 0
-        pod = None
-        if attempt:
-            pod_key = (namespace, pod_name(name, attempt))
-            pod = next(iter(work.pods.get(pod_key, [])), None) if work.pods is not None else None
-            if pod is None and _expects_pod(trial):  # gone, or not in the index yet: ask the API
-                pod = _read_pod(core, namespace, pod_key[1])
-        plan = plan_trial(trial, pod, dt.datetime.now(dt.UTC))
+            status = trial.get("status") or {}
+            plan = plan_trial(trial, pod, now)
 
         if plan.delete_pod:
             try:

@@ -21,6 +21,7 @@ from cenas_operator.conditions import find, is_true, rfc3339, set_condition
 from cenas_operator.forecast_client import parse_time
 
 EXIT_CONFIG = 2  # the trainer's "a human must fix this" exit code
+UNCLEAN = "SuspendedWithoutCheckpoint"  # the Suspended reason when no checkpoint followed the request
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,7 @@ def _suspend(trial: dict, pod: dict | None, live: bool, deleting: bool, now: dt.
         start = checkpoint_time or (parse_time(status["startTime"]) if status.get("startTime") else requested)
         counts["unclean"] = counts.get("unclean", 0) + 1
         counts["lostWorkSeconds"] = counts.get("lostWorkSeconds", 0) + max(0.0, (requested - start).total_seconds())
-        reason, text = "SuspendedWithoutCheckpoint", "no checkpoint was reported after SIGTERM"
+        reason, text = UNCLEAN, "no checkpoint was reported after SIGTERM"
     conds = cond(cond(conds, C.RUNNING, False, "Suspended"), C.SUSPENDED, True, reason, text)
     return TrialPlan(status={"conditions": conds, "suspensions": counts},
                      event=("TrialSuspended", f"{trial['metadata']['name']}: {text}"))

@@ -222,12 +222,23 @@ KWOK_STAGES = ("node/fast/node-initialize.yaml", "pod/fast/pod-ready.yaml", "pod
                "pod/fast/pod-delete.yaml")
 
 
+def kwok_configuration(kwok_nodes: int) -> str:
+    """kwok plays every node's kubelet in one process with 4 pod workers by default: 1,600 pods deleted at
+    once would queue behind 4 workers where 200 kubelets act in parallel. One worker per node (at most 256)
+    keeps the fake nodes as parallel as real ones."""
+    workers = max(4, min(256, kwok_nodes))
+    return ("apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions:\n"
+            f"  podPlayStageParallelism: {workers}\n  nodePlayStageParallelism: {max(4, min(64, kwok_nodes))}\n")
+
+
 def _start_kwok(state: ClusterState, config: ClusterConfig, bins: Path, launch, core: client.CoreV1Api) -> None:
     names = node_names(config.kwok_nodes, prefix="kwok-node")
     register_gpu_nodes(core, names, config.gpus_per_node, kwok=True)
+    configuration = state.state_dir / "kwok.yaml"
+    configuration.write_text(kwok_configuration(config.kwok_nodes))
     kwok = launch("kwok", [
         str(bins / "kwok"), f"--kubeconfig={state.kubeconfig}", f"--manage-nodes-with-label-selector={KWOK_LABEL}=kwok",
-        "--cidr=10.244.0.0/16", "--node-ip=10.99.0.1",
+        "--cidr=10.244.0.0/16", "--node-ip=10.99.0.1", f"--config={configuration}",
         *[f"--config={bins / 'kwok-stages' / stage}" for stage in KWOK_STAGES],
     ])
     state.kwok_nodes = names
