@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from .forecasts import FORECAST_SOURCES
+
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
@@ -32,6 +34,13 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument(
         "--starts", type=int, default=12, help="start times in the window (default 12: the recorded suite)"
     )
+    b.add_argument(
+        "--forecasts",
+        choices=FORECAST_SOURCES,
+        default="model",
+        help="what every policy sees: the forecaster's model, as the operator is served (default; needs 14 "
+        "days of trace before a forecast), or the built-in history-only forecast (no torch)",
+    )
     args = parser.parse_args(argv)
 
     from .benchmark import benchmark
@@ -49,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             args.interval_minutes,
             args.by_slack,
             args.starts,
+            args.forecasts,
         )
     except (TraceError, WeightsError, InfeasibleWorkload, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -11,7 +11,7 @@ import numpy as np
 from . import oracle
 from .baselines import BASELINES
 from .env import Policy, simulate
-from .forecasts import IssuedForecasts, history_forecasts
+from .forecasts import IssuedForecasts, issue_forecasts
 from .suite import SLACKS, STARTS, make_suite
 from .traces import Trace, load_trace, resample
 from .workload import Workloads
@@ -100,20 +100,21 @@ def benchmark(
     interval_minutes: int = 60,
     by_slack: bool = False,
     starts: int = STARTS,
+    forecasts_source: str = "model",
 ) -> dict:
     """Run the suite; returns {"policies": {...}} (plus "by_slack" and "suite" when by_slack).
+    Every policy sees the same forecasts of `forecasts_source` (FORECAST_SOURCES).
     `starts` below the suite's 12 is for quick looks and tests only."""
     from .runtime import DEFAULT_WEIGHTS, PolicyRuntime
 
     started = time.perf_counter()
     runtime = PolicyRuntime.load(weights or DEFAULT_WEIGHTS)
-    trace = load_trace(trace_path, column)
-    if interval_minutes != trace.step_minutes:
-        trace = resample(trace, interval_minutes)
-    forecasts = history_forecasts(trace)
+    raw = load_trace(trace_path, column)
+    trace = raw if interval_minutes == raw.step_minutes else resample(raw, interval_minutes)
     first, stop = window_indices(trace, start, end)
+    forecasts, forecasts_version = issue_forecasts(forecasts_source, raw, trace, first, stop)
     issued = np.flatnonzero(~np.isnan(forecasts.values[:, 0, 0]))
-    first = max(first, int(issued[0]))
+    first = max(first, int(issued[0])) if len(issued) else stop  # none issued: make_suite says too short
     wl, slack = make_suite(first, stop, trace.step_hours, starts)
     wl.check(trace.step_hours, len(trace))
     policies: dict[str, Policy] = {"ppo": runtime, **BASELINES}
@@ -128,6 +129,8 @@ def benchmark(
             "starts": starts,
             "interval_minutes": trace.step_minutes,
             "policy_version": runtime.version,
+            "forecasts": forecasts_source,
+            "forecasts_version": forecasts_version,
             "oracle_max_gap": round(gap, 6),
             "first_arrival": str(trace.time_of(int(wl.arrival.min()))),
             "last_deadline": str(trace.time_of(int((wl.arrival + wl.steps).max()))),

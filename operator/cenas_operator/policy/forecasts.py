@@ -21,6 +21,9 @@ ERROR_DAYS = 28  # days of realized forecast errors behind the quantile bands
 # Leads (hours) that share one error band: errors grow fast over the first hours, slowly after a day.
 LEAD_GROUP_EDGES_HOURS = (0, 1, 2, 4, 8, 16, 24, 48, 72, 96)
 NO_HISTORY_RATIOS = (0.8, 1.0, 1.2)  # band used until a day of realized errors exists
+# The benchmark's sources: the forecaster's model (model_forecasts.py: what the operator is served) and
+# the built-in history-only forecast below (no torch).
+FORECAST_SOURCES = ("model", "history")
 
 
 @dataclass(frozen=True)
@@ -127,3 +130,21 @@ def history_forecasts(trace: Trace, levels: tuple[float, ...] = LEVELS) -> Issue
     values = point[:, :, None] * ratios[day][:, lead_groups(steps_per_day, horizon), :]
     values = np.sort(values, axis=2)  # quantiles must not cross
     return IssuedForecasts(tuple(levels), values.astype(np.float32))
+
+
+def issue_forecasts(
+    source: str, raw: Trace, trace: Trace, first: int, stop: int
+) -> tuple[IssuedForecasts, str]:
+    """The forecasts of `source` on the decision grid `trace` (`raw` or `traces.resample` of it) and their
+    version. The model issues rows first..stop-1 only; history issues every row (it costs a second)."""
+    if source == "history":
+        return history_forecasts(trace), "history"
+    if source == "model":
+        try:
+            from .model_forecasts import model_forecasts, weights_version  # torch: only when asked for
+
+            return model_forecasts(raw, trace, first, stop), weights_version()
+        except ModuleNotFoundError as exc:  # e.g. the operator image: numpy only
+            raise ValueError(f"the model forecast source needs the forecaster package and torch ({exc}); "
+                             "install ./forecaster or use --forecasts history") from exc
+    raise ValueError(f"unknown forecast source {source!r}; expected one of {', '.join(FORECAST_SOURCES)}")

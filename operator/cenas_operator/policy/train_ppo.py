@@ -27,7 +27,7 @@ from torch import nn, optim
 from .agent import Agent, export_weights
 from .baselines import greedy_forecast
 from .env import JobSampler, TraceSet, VecEnv, lower_bound_grams, simulate
-from .forecasts import history_forecasts
+from .forecasts import FORECAST_SOURCES, issue_forecasts
 from .runtime import DEFAULT_WEIGHTS, PolicyRuntime
 from .suite import make_suite
 from .traces import load_trace
@@ -50,6 +50,9 @@ class Args:
     """regions trained and selected on"""
     column: str = "ci_direct"
     """intensity column of the traces"""
+    forecasts: str = "history"
+    """what the policy sees in training and selection: history (the shipped weights) or model (the
+    forecaster's, which trained on these regions up to 2021-06: its forecasts here are in-sample)"""
     train_start: str = "2020-01-01"
     """first day of the training period (jobs lie entirely inside it)"""
     train_end: str = "2020-12-31"
@@ -144,6 +147,8 @@ def parse_args(argv: list[str] | None) -> Args:
             )
         elif f.name == "regions":
             parser.add_argument(flag, nargs="+", default=f.default, help=docs[f.name])
+        elif f.name == "forecasts":
+            parser.add_argument(flag, choices=FORECAST_SOURCES, default=f.default, help=docs[f.name])
         elif f.name == "target_kl":
             parser.add_argument(flag, type=float, default=f.default, help=docs[f.name])
         else:
@@ -167,7 +172,8 @@ def load_period_data(args: Args):
     out = []
     for region in args.regions:
         trace = load_trace(Path(args.traces_dir) / f"{region}.csv.gz", args.column)
-        forecasts = history_forecasts(trace)
+        lo, hi = max(0, day_index(trace, args.train_start)), day_index(trace, args.select_end, True)
+        forecasts, _ = issue_forecasts(args.forecasts, trace, trace, lo, min(hi, len(trace)))
         first_issued = int(np.flatnonzero(~np.isnan(forecasts.values[:, 0, 0]))[0])
         train = (
             max(first_issued, day_index(trace, args.train_start)),

@@ -166,9 +166,9 @@ def test_train_cli_smoke(tmp_path):
 
 def test_benchmark_accepts_a_finer_trace(tmp_path, capsys):
     """A 15-minute trace is averaged to hourly decisions: the same suite, the same oracle accounting."""
-    hourly = diurnal(24 * 16, seed=2, noise=8.0)
+    hourly = diurnal(24 * 30, seed=2, noise=8.0)  # the model's forecasts need 14 days before the window
     quarter = np.repeat(hourly, 4) * np.tile([0.9, 1.1, 0.95, 1.05], len(hourly))  # hourly means unchanged
-    times = np.datetime64("2021-06-25T00:00") + np.arange(len(quarter)) * np.timedelta64(15, "m")
+    times = np.datetime64("2021-06-11T00:00") + np.arange(len(quarter)) * np.timedelta64(15, "m")
     fine = write_csv(tmp_path / "fine.csv", times, quarter.round(4))
     coarse = write_csv(tmp_path / "coarse.csv", times[::4], hourly.round(4))
     results = []
@@ -179,3 +179,19 @@ def test_benchmark_accepts_a_finer_trace(tmp_path, capsys):
     for name in POLICIES:
         a, b = (r["policies"][name]["emissions_grams"] for r in results)
         assert a == pytest.approx(b, rel=1e-6)
+
+
+def test_forecast_sources_are_recorded_and_a_bad_one_is_a_clear_error(trace_csv, capsys):
+    suites = {}
+    for source in ("model", "history"):
+        assert bench(trace_csv, "--by-slack", "--starts", "1", "--forecasts", source) == 0
+        suites[source] = json.loads(capsys.readouterr().out)["suite"]
+    assert suites["model"]["forecasts"] == "model" and suites["model"]["forecasts_version"].startswith(
+        "forecaster-"
+    )
+    assert suites["history"]["forecasts"] == suites["history"]["forecasts_version"] == "history"
+    assert suites["model"]["first_arrival"] >= "2021-07-04"  # 14 days after the trace's first hour
+    with pytest.raises(SystemExit) as exit_:
+        bench(trace_csv, "--forecasts", "persistence")
+    assert exit_.value.code == 2
+    assert "invalid choice: 'persistence' (choose from 'model', 'history')" in capsys.readouterr().err
