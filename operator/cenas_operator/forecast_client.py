@@ -36,6 +36,8 @@ class Forecast:
     median_grams_per_kilowatt_hour: np.ndarray
     lower90_grams_per_kilowatt_hour: np.ndarray
     upper90_grams_per_kilowatt_hour: np.ndarray
+    quantile_levels: tuple[float, ...] = ()  # every quantile the service sent (ascending), if it sent them
+    quantiles_grams_per_kilowatt_hour: np.ndarray | None = None  # (points, len(quantile_levels))
     from_cache: bool = False
 
     def age_seconds(self, now: dt.datetime) -> float:
@@ -56,6 +58,23 @@ def _positive(value: object, what: str) -> float:
     return float(value)
 
 
+def _quantiles(doc: dict, points: list) -> tuple[tuple[float, ...], np.ndarray | None]:
+    """The full quantile list (`quantileLevels`, each point's `quantilesGramsPerKilowattHour`); optional, but
+    when sent it must be whole: ascending levels in (0, 1) and a positive value for each at every point."""
+    if "quantileLevels" not in doc:
+        return (), None
+    levels = tuple(float(v) for v in doc["quantileLevels"])
+    if not levels or any(not 0 < v < 1 for v in levels) or list(levels) != sorted(set(levels)):
+        raise ForecastUnavailable(f"quantileLevels {list(levels)} are not ascending levels in (0, 1)")
+    rows = []
+    for i, p in enumerate(points):
+        values = p["quantilesGramsPerKilowattHour"]
+        if len(values) != len(levels):
+            raise ForecastUnavailable(f"points[{i}] has {len(values)} quantiles for {len(levels)} levels")
+        rows.append([_positive(v, f"points[{i}].quantiles") for v in values])
+    return levels, np.array(rows)
+
+
 def parse_forecast(doc: dict) -> Forecast:
     """Validate a forecast document; any missing or non-positive value rejects the whole forecast."""
     try:
@@ -65,6 +84,7 @@ def parse_forecast(doc: dict) -> Forecast:
         medians = [_positive(p["intensityGramsPerKilowattHour"], f"points[{i}].intensity") for i, p in enumerate(points)]
         lower = [_positive(p["lower90GramsPerKilowattHour"], f"points[{i}].lower90") for i, p in enumerate(points)]
         upper = [_positive(p["upper90GramsPerKilowattHour"], f"points[{i}].upper90") for i, p in enumerate(points)]
+        levels, quantiles = _quantiles(doc, points)
         return Forecast(
             location=doc["location"],
             issued_at=parse_time(doc["issuedAt"]),
@@ -73,6 +93,8 @@ def parse_forecast(doc: dict) -> Forecast:
             median_grams_per_kilowatt_hour=np.array(medians),
             lower90_grams_per_kilowatt_hour=np.array(lower),
             upper90_grams_per_kilowatt_hour=np.array(upper),
+            quantile_levels=levels,
+            quantiles_grams_per_kilowatt_hour=quantiles,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ForecastUnavailable(f"malformed forecast: {type(exc).__name__}: {exc}") from exc

@@ -22,8 +22,11 @@ from cenas_operator.policy.baselines import carbon_agnostic, greedy_forecast
 from cenas_operator.policy.clamps import Reason
 from cenas_operator.policy.decide import decide
 from cenas_operator.policy.features import PolicyInput
+from cenas_operator.policy.forecasts import LEVELS, at_levels
 
-FORECAST_LEVELS = (0.05, 0.5, 0.95)  # the forecaster's lower90 / median / upper90
+# The policy's quantiles, as PPO was trained and the clamps benchmarked (policy/forecasts.py). A forecast
+# without the full quantile list (an older service) gives its 5 / 95 % band in their place.
+FORECAST_LEVELS = LEVELS
 RESUME_FRACTION = 0.05  # share of an interval a (re)started trial spends restoring (planning estimate)
 SUSPEND_FRACTION = 0.02  # share of an interval a suspended trial spends writing its checkpoint
 NO_DEADLINE_HORIZONS = 2  # without a deadline the plan looks this many forecast horizons ahead
@@ -72,13 +75,17 @@ def steps_left(facts: SearchFacts, horizon_steps: int) -> int:
 
 
 def resample(forecast: Forecast, now: float, interval_seconds: float) -> np.ndarray:
-    """(H, 3) quantiles at the decision grid: lead k is the forecast point covering now + k intervals;
-    H covers the forecast's horizon (at least one lead)."""
+    """(H, 3) quantiles at FORECAST_LEVELS on the decision grid: lead k is the forecast point covering
+    now + k intervals; H covers the forecast's horizon (at least one lead)."""
     starts = np.array([t.timestamp() for t in forecast.start_times])
     end = starts[-1] + forecast.resolution_seconds
     leads = max(1, int((end - now) // interval_seconds))
     times = now + interval_seconds * np.arange(leads)
     index = np.clip(np.searchsorted(starts, times, side="right") - 1, 0, len(starts) - 1)
+    levels = forecast.quantile_levels
+    full = forecast.quantiles_grams_per_kilowatt_hour
+    if full is not None and levels[0] <= FORECAST_LEVELS[0] and levels[-1] >= FORECAST_LEVELS[-1]:
+        return at_levels(full[index], levels, FORECAST_LEVELS)
     columns = (forecast.lower90_grams_per_kilowatt_hour, forecast.median_grams_per_kilowatt_hour,
                forecast.upper90_grams_per_kilowatt_hour)
     return np.stack([c[index] for c in columns], axis=1)

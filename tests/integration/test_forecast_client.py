@@ -73,6 +73,9 @@ def test_current_forecast_and_intensity_are_positive(service):
     assert (forecast.lower90_grams_per_kilowatt_hour <= forecast.upper90_grams_per_kilowatt_hour).all()
     assert not forecast.from_cache
     assert observed.intensity_grams_per_kilowatt_hour > 0
+    # every quantile the service sends, the policy's 10 / 90 % among them
+    assert {0.1, 0.5, 0.9} <= set(forecast.quantile_levels)
+    assert forecast.quantiles_grams_per_kilowatt_hour.shape == (96, len(forecast.quantile_levels))
 
 
 def test_unknown_location_fails_at_once_with_the_reason(service):
@@ -112,6 +115,18 @@ def test_outage_serves_the_cached_forecast_while_fresh_then_fails(service):
     first, cached = run(go())
     assert cached.from_cache
     assert (cached.median_grams_per_kilowatt_hour == first.median_grams_per_kilowatt_hour).all()
+
+
+@pytest.mark.parametrize("levels, values", [([0.5, 0.1], [1.0, 2.0]), ([0.1, 0.5], [1.0]),
+                                             ([0.1, 1.5], [1.0, 2.0]), ([0.1, 0.5], [1.0, 0.0])])
+def test_a_partial_or_disordered_quantile_list_rejects_the_forecast(levels, values):
+    point = {"startTime": "2026-11-01T00:00:00Z", "intensityGramsPerKilowattHour": 250.0,
+             "lower90GramsPerKilowattHour": 200.0, "upper90GramsPerKilowattHour": 300.0,
+             "quantilesGramsPerKilowattHour": values}
+    doc = {"location": LOCATION, "issuedAt": "2026-11-01T00:00:00Z", "resolutionSeconds": 3600,
+           "quantileLevels": levels, "points": [point]}
+    with pytest.raises(ForecastUnavailable):
+        parse_forecast(doc)
 
 
 @pytest.mark.parametrize("bad", [0, -3.0, float("nan"), None, "400"])

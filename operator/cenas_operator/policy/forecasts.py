@@ -132,6 +132,21 @@ def history_forecasts(trace: Trace, levels: tuple[float, ...] = LEVELS) -> Issue
     return IssuedForecasts(tuple(levels), values.astype(np.float32))
 
 
+def at_levels(q: np.ndarray, have: tuple[float, ...], want: tuple[float, ...]) -> np.ndarray:
+    """Quantiles (..., len(have)) at the levels `want`: taken where present, else linear between neighbours."""
+    cols = []
+    for level in want:
+        i = int(np.searchsorted(have, level))
+        if i < len(have) and np.isclose(have[i], level):
+            cols.append(q[..., i])
+        elif 0 < i < len(have):
+            w = (level - have[i - 1]) / (have[i] - have[i - 1])
+            cols.append((1 - w) * q[..., i - 1] + w * q[..., i])
+        else:
+            raise ValueError(f"level {level} is outside the forecaster's levels {have}")
+    return np.stack(cols, axis=-1)
+
+
 def issue_forecasts(
     source: str, raw: Trace, trace: Trace, first: int, stop: int
 ) -> tuple[IssuedForecasts, str]:

@@ -26,7 +26,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .forecasts import HORIZON_HOURS, LEVELS, IssuedForecasts
+from .forecasts import HORIZON_HOURS, LEVELS, IssuedForecasts, at_levels
 from .traces import Trace, resample
 
 HOUR_MINUTES = 60
@@ -110,21 +110,6 @@ def hourly_quantiles(
         history = HourlySeries(start_seconds + 3600 * a, values[a:h], filled[a:h])
         out[h - lo] = forecast_at(network, history, calibration_days).quantiles
     return out
-
-
-def at_levels(q: np.ndarray, have: tuple[float, ...], want: tuple[float, ...]) -> np.ndarray:
-    """Quantiles (..., len(have)) at the levels `want`: taken where present, else linear between neighbours."""
-    cols = []
-    for level in want:
-        i = int(np.searchsorted(have, level))
-        if i < len(have) and np.isclose(have[i], level):
-            cols.append(q[..., i])
-        elif 0 < i < len(have):
-            w = (level - have[i - 1]) / (have[i] - have[i - 1])
-            cols.append((1 - w) * q[..., i - 1] + w * q[..., i])
-        else:
-            raise ValueError(f"level {level} is outside the forecaster's levels {have}")
-    return np.stack(cols, axis=-1)
 
 
 def model_forecasts(

@@ -1,3 +1,4 @@
+import dataclasses
 import datetime as dt
 import math
 
@@ -41,6 +42,15 @@ def test_resample_maps_decision_leads_onto_forecast_points():
     assert q.shape == (1, 3)  # 35 s of forecast left: one 20 s lead
     q = resample(f, T0, 10.0)
     assert q[:, 1].tolist() == [100, 200, 300, 400] and q[0, 2] == pytest.approx(110)
+
+
+def test_resample_gives_the_policy_its_10_50_90_quantiles_when_the_service_sends_them_all():
+    f = dataclasses.replace(forecast([100, 200]), quantile_levels=(0.05, 0.1, 0.5, 0.8, 0.95),
+                            quantiles_grams_per_kilowatt_hour=np.array([[80, 90, 100, 110, 130],
+                                                                        [160, 180, 200, 220, 260]], float))
+    q = resample(f, T0, 3600.0)
+    np.testing.assert_allclose(q, [[90, 100, 110 + 20 * (0.1 / 0.15)], [180, 200, 220 + 40 * (0.1 / 0.15)]])
+    np.testing.assert_allclose(resample(forecast([100, 200]), T0, 3600.0)[0], [90, 100, 110])  # 5 / 95 % instead
 
 
 def test_steps_left_counts_intervals_to_the_deadline():

@@ -8,8 +8,8 @@ import pytest
 
 from cenas_forecaster.forecasting import forecast_at, history_hours
 from cenas_forecaster.series import HourlySeries
-from cenas_operator.policy.forecasts import HORIZON_HOURS
-from cenas_operator.policy.model_forecasts import at_levels, model_forecasts
+from cenas_operator.policy.forecasts import HORIZON_HOURS, at_levels
+from cenas_operator.policy.model_forecasts import model_forecasts
 from cenas_operator.policy.traces import Trace, resample
 
 from .conftest import diurnal
