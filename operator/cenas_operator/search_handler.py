@@ -75,20 +75,19 @@ async def trials_by_search(namespace, labels, body, **_) -> dict:
 # ---- the state ConfigMap ---------------------------------------------------------------------------------
 @dataclass
 class Loaded:
-    """A search's state with its engine, as the ConfigMap holds it (or will, once saved)."""
+    """A search's state as the ConfigMap holds it (or will, once saved)."""
 
     state: SearchState
-    engine: Search
     version: str | None  # the ConfigMap's resourceVersion; None before it exists
     text: str | None  # the ConfigMap's state.json
     plan: str | None = None  # its plan part (SearchState.plan_json)
     saved_at: float = 0.0  # time.monotonic() of the last write
 
 
-def _load_state(core: client.CoreV1Api, memo: kopf.Memo, search: dict, space: Space) -> Loaded:
-    """The state and engine the last pass saved, kept in memory between passes. A pass takes them out of
-    the cache and `_save_state` puts them back: a pass that fails before saving leaves nothing half-changed
-    behind, and the next one reads the ConfigMap again."""
+def _load_state(core: client.CoreV1Api, memo: kopf.Memo, search: dict) -> Loaded:
+    """The state the last pass saved, kept in memory between passes. A pass takes it out of the cache and
+    `_save_state` puts it back: a pass that fails before saving leaves nothing half-changed behind, and the
+    next one reads the ConfigMap again."""
     uid = search["metadata"]["uid"]
     cached = memo.search_cache.pop(uid, None)
     if cached is not None:
@@ -99,21 +98,27 @@ def _load_state(core: client.CoreV1Api, memo: kopf.Memo, search: dict, space: Sp
     except client.ApiException as exc:
         if exc.status != 404:
             raise
-        return Loaded(SearchState(), Search(space, SearchConfig(), seed=_seed(uid)), None, None)
+        return Loaded(SearchState(), None, None)
     if cm.metadata.owner_references and all(o.uid != uid for o in cm.metadata.owner_references):
         raise SearchStateError(f"ConfigMap {name} belongs to another NASSearch (an older one of this name?)")
     text = (cm.data or {}).get(STATE_KEY, "")
     state = SearchState.from_json(text)
-    engine = (Search.from_state(space, state.engine) if state.engine is not None
-              else Search(space, SearchConfig(), seed=_seed(uid)))
-    return Loaded(state, engine, cm.metadata.resource_version, text, state.plan_json(), time.monotonic())
+    return Loaded(state, cm.metadata.resource_version, text, state.plan_json(), time.monotonic())
 
 
-def _save_state(core: client.CoreV1Api, memo: kopf.Memo, search: dict, loaded: Loaded) -> None:
+def _engine(space: Space, state: SearchState, uid: str) -> Search:
+    """The CE-NAS engine from its saved state, rebuilt every pass: 100 searches' engines held between passes
+    cost about 40 MB (arrays over the 15,625 cells), and the rebuild is milliseconds."""
+    if state.engine is None:
+        return Search(space, SearchConfig(), seed=_seed(uid))
+    return Search.from_state(space, state.engine)
+
+
+def _save_state(core: client.CoreV1Api, memo: kopf.Memo, search: dict, loaded: Loaded, engine: Search) -> None:
     """Write the state when its plan changed (always, before acting on it) or when only its bookkeeping
     changed and the last write is BOOKKEEPING_SAVE_SECONDS old: energy reports arrive every few seconds
     per search, and a ConfigMap write per pass per search is load the API server feels at scale."""
-    loaded.state.engine = loaded.engine.to_state()
+    loaded.state.engine = engine.to_state()
     text = loaded.state.to_json()
     plan = loaded.state.plan_json()
     due = plan != loaded.plan or time.monotonic() - loaded.saved_at >= BOOKKEEPING_SAVE_SECONDS
@@ -212,13 +217,14 @@ def reconcile_search(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger
     core = client.CoreV1Api(memo.api)
     settings = memo.settings
     try:
-        loaded = _load_state(core, memo, search, _space(memo, spec.objectives[1].metric))
+        loaded = _load_state(core, memo, search)
+        engine = _engine(_space(memo, spec.objectives[1].metric), loaded.state, meta["uid"])
     except (SearchStateError, StateError) as exc:
         cond(SC.READY, False, "InvalidState", str(exc))
         cond(SC.FAILED, True, "InvalidState", str(exc))
         patch.status["conditions"] = conds
         return
-    state, engine = loaded.state, loaded.engine
+    state = loaded.state
     if state.start is None:
         state.start = now
     views: dict[str, TrialView] = {}
@@ -289,7 +295,7 @@ def reconcile_search(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger
                   names=lambda role, i: trial_name(meta["name"], role, i))
     counterfactual_delta = max(0.0, counterfactual - state.counterfactual_charged)
     state.counterfactual_charged += counterfactual_delta
-    _save_state(core, memo, search, loaded)  # before anything it describes is created
+    _save_state(core, memo, search, loaded, engine)  # before anything it describes is created
     _act(memo, search, state, plan, views, logger)
     if plan.create or plan.set_suspend:
         metrics.ACTUATION_SECONDS.observe(time.perf_counter() - started)
