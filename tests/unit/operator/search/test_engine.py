@@ -204,13 +204,13 @@ def test_operator_space_is_every_cell_in_index_order(table):
         Space.nb201("latency")
 
 
-def test_the_operator_side_imports_no_torch_forecaster_or_plotting():
+def test_the_operator_side_imports_no_torch_forecaster_plotting_nor_sklearn_before_a_split():
     import subprocess
     import sys
 
     code = (
         "import sys, cenas_operator.search.engine, cenas_operator.search.allocation; "
-        "print(sorted(m for m in ('torch', 'cenas_forecaster', 'matplotlib') if m in sys.modules))"
+        "print(sorted(m for m in ('torch', 'cenas_forecaster', 'matplotlib', 'sklearn') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "[]"
