@@ -171,10 +171,11 @@ def _read_pod(core: client.CoreV1Api, namespace: str, name: str) -> dict | None:
         raise
 
 
-def _owner_search(objects: client.CustomObjectsApi, trial: dict) -> dict:
+def _owner_search(objects: client.CustomObjectsApi, trial: dict) -> dict | None:
+    """The NASSearch that owns the trial (its pods are built from the search's spec); None without one."""
     owner = next((o for o in trial["metadata"].get("ownerReferences") or [] if o["kind"] == "NASSearch"), None)
     if owner is None:
-        raise kopf.PermanentError("the NASTrial has no NASSearch owner: it cannot be run")
+        return None
     return objects.get_namespaced_custom_object(GROUP, VERSION, trial["metadata"]["namespace"], "nassearches",
                                                 owner["name"])
 
@@ -239,7 +240,11 @@ def reconcile(memo: kopf.Memo, key: Key, fresh: dict | None = None, search: dict
                 if exc.status != 404:
                     raise
         if plan.create_attempt:
-            manifest = build_pod(search or _owner_search(objects, trial), trial, plan.create_attempt, memo.settings)
+            search = search or _owner_search(objects, trial)
+            if search is None:  # retrying cannot help: say so once and wait for the trial to change
+                log.error("trial %s/%s has no NASSearch owner: it cannot be run", namespace, name)
+                return None
+            manifest = build_pod(search, trial, plan.create_attempt, memo.settings)
             try:
                 core.create_namespaced_pod(namespace, manifest)
             except client.ApiException as exc:
