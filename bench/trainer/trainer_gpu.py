@@ -36,7 +36,7 @@ from cenas_trainer.model import NB201Network
 from cenas_trainer.train import Trainer
 
 BEST_CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
-CONFIGS = ("fp32", "bf16", "bf16+channels_last", "bf16+channels_last+compile")
+CONFIGS = ("fp32", "bf16", "bf16+channels_last", "fp32+compile", "bf16+channels_last+compile")
 
 
 def synthetic_cifar(n_train: int, n_test: int, seed: int = 0) -> Dataset:

@@ -10,14 +10,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from cenas_trainer.checkpoint import CheckpointRef
 
+if TYPE_CHECKING:
+    import torch
+
 
 class Job(Protocol):
-    def step(self, step: int) -> float:
-        """Run global step `step` (0-based); returns the training loss."""
+    def step(self, step: int) -> float | torch.Tensor:
+        """Run global step `step` (0-based); returns the training loss (a tensor: read it only to log it)."""
         ...
 
 
@@ -37,7 +40,7 @@ def run(
     save: Callable[[int], CheckpointRef],
     every_steps: int = 0,
     every_seconds: float = 0.0,
-    on_step: Callable[[int, float], None] = lambda step, loss: None,
+    on_step: Callable[[int, float | torch.Tensor], None] = lambda step, loss: None,
     clock: Callable[[], float] = time.monotonic,
     agree: Callable[[bool], bool] = lambda flag: flag,
 ) -> LoopResult:

@@ -42,12 +42,12 @@ def _macro(cfg: Config, data: Dataset) -> Macro:
     return cfg.macro(data.num_classes, data.input_channels, data.input_size)
 
 
-def _log_step(cfg: Config, steps_per_epoch: int, total: int) -> Callable[[int, float], bool]:
+def _log_step(cfg: Config, steps_per_epoch: int, total: int) -> Callable[[int, torch.Tensor], bool]:
     every = cfg.log_every_steps or steps_per_epoch
 
-    def should_log(step: int, loss: float) -> bool:
+    def should_log(step: int, loss: torch.Tensor) -> bool:
         if step % every == 0 or step == total:
-            log.info("step %d/%d epoch %.2f loss %.4f", step, total, step / steps_per_epoch, loss)
+            log.info("step %d/%d epoch %.2f loss %.4f", step, total, step / steps_per_epoch, float(loss))
             return True
         return False
 
@@ -66,7 +66,7 @@ def _run_loop(cfg: Config, session: TrialSession, trainer: Trainer, identity: di
     session.report_start(start)
     log_step = _log_step(cfg, trainer.plan.steps_per_epoch, total)
 
-    def on_step(step: int, loss: float) -> None:
+    def on_step(step: int, loss: torch.Tensor) -> None:
         session.on_step(step)
         log_step(step, loss)
 

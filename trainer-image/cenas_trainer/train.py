@@ -46,7 +46,8 @@ class Trainer:
         forward_model: nn.Module | None = None,
     ):
         self.model = model  # the module whose state is saved (unwrapped)
-        self.forward_model = forward_model or model  # DDP / compiled wrapper, when there is one
+        # DDP / compiled wrapper, when there is one (not `or`: bool() of a compiled module raises TypeError)
+        self.forward_model = forward_model if forward_model is not None else model
         self.data = data
         self.plan = BatchPlan(len(data.train), batch_size, seed)
         self.device = device
@@ -68,7 +69,9 @@ class Trainer:
     def _prepare(self, x: torch.Tensor) -> torch.Tensor:
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
-    def step(self, step: int) -> float:
+    def step(self, step: int) -> torch.Tensor:
+        """One optimizer step; the loss comes back as a 0-d tensor: reading it waits for the GPU, so only the
+        steps that are logged read it (a read per step kept an H100 waiting on the Python loop)."""
         self.model.train()
         x, y = train_batch(self.data, self.plan, step, self.rank, self.world)
         x = self._prepare(x)
@@ -83,7 +86,7 @@ class Trainer:
         nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)
         self.optimizer.step()
         self.scheduler.step()
-        return float(loss.detach())
+        return loss.detach()
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -97,7 +100,8 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["rng"]["torch"])
+        # The generator's state is a CPU ByteTensor even when the checkpoint was mapped onto a GPU.
+        torch.set_rng_state(state["rng"]["torch"].cpu())
 
 
 @torch.no_grad()

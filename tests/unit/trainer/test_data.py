@@ -130,6 +130,6 @@ def test_a_cifar10_directory_trains_end_to_end(tmp_path):
     model = NB201Network(arch, Macro(channels=4, cells_per_stage=1))
     trainer = Trainer(model, ds, seed=0, batch_size=8, total_steps=4, lr=0.1, weight_decay=5e-4,
                       device=torch.device("cpu"))
-    losses = [trainer.step(s) for s in range(4)]
+    losses = [float(trainer.step(s)) for s in range(4)]
     assert all(np.isfinite(losses))
     assert 0.0 <= evaluate(model, ds, "test") <= 1.0
