@@ -45,6 +45,9 @@ def _device(cfg: Config, local_rank: int):
     if want == "cuda":
         if not torch.cuda.is_available():
             raise ConfigError("--device cuda but no CUDA device is available")
+        if local_rank >= torch.cuda.device_count():
+            raise ConfigError(f"--nproc-per-node wants a GPU per worker, but worker {local_rank} finds only "
+                              f"{torch.cuda.device_count()} visible GPU(s); request as many GPUs as workers")
         torch.cuda.set_device(local_rank)
         return torch.device("cuda", local_rank)
     return torch.device("cpu")

@@ -223,3 +223,14 @@ def test_supernet_then_score_ranks_a_dead_cell_last_and_resumes(tmp_path):
     assert score[dead] <= 0.2 < min(score[a] for a in alive)
     assert [a for a, _ in out["scores"]] == [done[0], dead, *alive, done[1]]
     assert out["accuracy"] == max(score.values())
+
+
+def test_more_workers_than_visible_gpus_is_a_config_error_naming_the_fix(monkeypatch, tmp_path):
+    from cenas_trainer.cli import _device
+    from cenas_trainer.config import ConfigError, parse
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    cfg = parse(train_args(tmp_path, "g", "--device", "cuda", "--nproc-per-node", "2"))
+    with pytest.raises(ConfigError, match="worker 1 finds only 1 visible GPU"):
+        _device(cfg, 1)
