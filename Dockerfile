@@ -20,8 +20,7 @@ RUN python -m venv /opt/venv && /opt/venv/bin/pip install ./spaces ./operator
 
 FROM base AS operator
 COPY --from=operator-build /opt/venv /opt/venv
-# Two malloc arenas instead of up to 8 per core: the operator runs ~50 threads (docs/BENCHMARKS.md, scale).
-ENV PATH=/opt/venv/bin:$PATH MALLOC_ARENA_MAX=2
+ENV PATH=/opt/venv/bin:$PATH
 USER 10001:10001
 EXPOSE 8080 9090
 # kopf's own CLI, exec form (kopf is PID 1 and gets SIGTERM). --standalone: one replica, no peering objects.

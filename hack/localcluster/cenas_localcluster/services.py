@@ -76,8 +76,5 @@ def operator(*, kubeconfig: Path, env: dict[str, str], log_dir: Path, namespace:
     scope = f"--namespace={namespace}" if namespace else "--all-namespaces"
     argv = [sys.executable, "-m", "kopf", "run", "--standalone", scope, "-m", "cenas_operator.main",
             f"--liveness=http://127.0.0.1:{health}/healthz"]
-    # Two malloc arenas, as the chart sets: glibc's default of one per thread (8 x cores) holds freed memory
-    # of the operator's ~50 writer and worker threads apart.
-    return Service("operator", argv, {"KUBECONFIG": str(kubeconfig), "MALLOC_ARENA_MAX": "2", **env},
-                   log_dir / "operator.log",
+    return Service("operator", argv, {"KUBECONFIG": str(kubeconfig), **env}, log_dir / "operator.log",
                    f"http://127.0.0.1:{health}/healthz")
