@@ -2,9 +2,8 @@
 
 A tree of regions is learned from the samples seen so far. A node with more than `leaf_size` samples and
 depth below `max_height` labels its samples "good" (the half with the fewest dominating samples, i.e. the
-smallest dominance number) or "bad", fits an SVM classifier (`svm.py`: libsvm's C-SVC) on the encodings,
-and splits its samples by the SVM's prediction into a good child and a bad child (no split when the SVM
-puts them all on one side).
+smallest dominance number) or "bad", fits an SVM classifier on the encodings, and splits its samples by
+the SVM's prediction into a good child and a bad child (no split when the SVM puts them all on one side).
 A node's value is the hypervolume of its samples; UCB = value + 2 * Cp * sqrt(2 ln n_parent / n_node).
 Selection: `leaf` (CE-NAS's default) takes the leaf with the best UCB, `mcts` walks down from the root
 taking the child with the better UCB. The selected region is the set of encodings that every SVM on the
@@ -18,12 +17,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from . import svm as kernel_svm
 from .pareto import domination_counts, hypervolume
+
+if TYPE_CHECKING:
+    from sklearn.svm import SVC
 
 NodeSelect = Literal["leaf", "mcts"]
 
@@ -62,7 +63,7 @@ class Node:
     rows: np.ndarray  # indices into the samples the tree was built from
     depth: int
     value: float  # hypervolume of the node's samples
-    svm: kernel_svm.SVM | None = None
+    svm: SVC | None = None
     good: Node | None = None
     bad: Node | None = None
     parent: Node | None = field(default=None, repr=False)
@@ -112,8 +113,14 @@ def _subsample(labels: np.ndarray, limit: int, rng: np.random.Generator) -> np.n
     return np.sort(np.concatenate(picked))
 
 
-def _fit_svm(x: np.ndarray, labels: np.ndarray, cfg: TreeConfig) -> kernel_svm.SVM:
-    return kernel_svm.fit(x, labels, kernel=cfg.kernel, degree=cfg.degree, c=cfg.svm_c)
+def _fit_svm(x: np.ndarray, labels: np.ndarray, cfg: TreeConfig) -> SVC:
+    # Imported on the first split: scikit-learn is 70 MB of an operator's memory, and a search needs it only
+    # once it has results to partition.
+    from sklearn.svm import SVC
+
+    svm = SVC(kernel=cfg.kernel, degree=cfg.degree, gamma="scale", C=cfg.svm_c)
+    svm.fit(x, labels)
+    return svm
 
 
 class Tree:
