@@ -70,8 +70,8 @@ class Trainer:
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     def step(self, step: int) -> torch.Tensor:
-        """One optimizer step; the loss comes back as a 0-d tensor: reading it waits for the GPU, so only the
-        steps that are logged read it (a read per step kept an H100 waiting on the Python loop)."""
+        """One optimizer step; the loss comes back as a 0-d tensor. Reading it waits for the GPU to finish
+        the step, so only logged steps read it and the loop can queue the next step meanwhile."""
         self.model.train()
         x, y = train_batch(self.data, self.plan, step, self.rank, self.world)
         x = self._prepare(x)
