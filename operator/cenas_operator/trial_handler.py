@@ -196,6 +196,21 @@ def _post(work: TrialWork, memo: kopf.Memo, trial: dict, reason: str, message: s
                                        context=work.posting.copy())
 
 
+def adopt_next_attempt(trial: dict, next_pod: dict | None) -> tuple[dict, dict]:
+    """A pod of the attempt after the trial's own exists: a look created it and stopped before its status
+    write landed (a restart in between). The trial takes it as its current attempt: (the trial as if the write
+    had landed, the status fields still to write). Without that pod: (the trial, {})."""
+    if next_pod is None:
+        return trial, {}
+    status = trial.get("status") or {}
+    adopted = {"attempt": (status.get("attempt") or 0) + 1, "podName": next_pod["metadata"]["name"]}
+    return {**trial, "status": {**status, **adopted}}, adopted
+
+
+def _index_pod(work: TrialWork, namespace: str, name: str) -> dict | None:
+    return next(iter(work.pods.get((namespace, name), [])), None)
+
+
 def reconcile(memo: kopf.Memo, key: Key, fresh: dict | None = None, search: dict | None = None) -> float | None:
     """Look at one trial and act; returns the seconds until it must be looked at again (None: at its next
     event). `fresh`: a body newer than the index's (the search loop's patch response); `search`: the owner
@@ -211,14 +226,15 @@ def reconcile(memo: kopf.Memo, key: Key, fresh: dict | None = None, search: dict
         trial = _current(work, key)
         if trial is None:
             return None  # deleted
-        status = trial.get("status") or {}
-        attempt = status.get("attempt") or 0
+        status = trial.get("status") or {}  # as the API has it: what the status patch is computed against
+        next_pod = _index_pod(work, namespace, pod_name(name, (status.get("attempt") or 0) + 1))
+        trial, adopted = adopt_next_attempt(trial, next_pod)
+        attempt = (trial.get("status") or {}).get("attempt") or 0
         pod = None
         if attempt:
-            pod_key = (namespace, pod_name(name, attempt))
-            pod = next(iter(work.pods.get(pod_key, [])), None)
+            pod = _index_pod(work, namespace, pod_name(name, attempt))
             if pod is None and _expects_pod(trial):  # gone, or not in the index yet: ask the API
-                pod = _read_pod(core, namespace, pod_key[1])
+                pod = _read_pod(core, namespace, pod_name(name, attempt))
         now = dt.datetime.now(dt.UTC)
         plan = plan_trial(trial, pod, now)
         if _without_checkpoint(plan):
@@ -231,6 +247,7 @@ def reconcile(memo: kopf.Memo, key: Key, fresh: dict | None = None, search: dict
                     return None
                 raise
             status = trial.get("status") or {}
+            trial, adopted = adopt_next_attempt(trial, next_pod)
             plan = plan_trial(trial, pod, now)
 
         if plan.delete_pod:
@@ -251,7 +268,7 @@ def reconcile(memo: kopf.Memo, key: Key, fresh: dict | None = None, search: dict
                 if exc.status != 409:
                     raise
                 log.info("pod %s exists already", manifest["metadata"]["name"])
-        diff = changed(status, plan.status)
+        diff = changed(status, adopted | plan.status)
         if diff:
             work.written[key] = slim(objects.patch_namespaced_custom_object_status(
                 GROUP, VERSION, namespace, "nastrials", name, {"status": diff}))

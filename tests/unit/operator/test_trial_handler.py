@@ -1,6 +1,14 @@
 import asyncio
 
-from cenas_operator.trial_handler import Key, TrialWork, _current, pods_by_name, trial_key, unfinished
+from cenas_operator.trial_handler import (
+    Key,
+    TrialWork,
+    _current,
+    adopt_next_attempt,
+    pods_by_name,
+    trial_key,
+    unfinished,
+)
 
 
 def trial(name: str, version: int, attempt: int = 0, conditions=None) -> dict:
@@ -49,3 +57,13 @@ def test_the_pod_index_keeps_only_what_the_lifecycle_reads():
     indexed = asyncio.run(pods_by_name(namespace="ns", name="p", body=pod))
     assert indexed == {("ns", "p"): {"metadata": {"name": "p", "deletionTimestamp": None},
                                      "status": {"phase": "Running"}}}
+
+
+def test_the_pod_of_the_next_attempt_is_adopted_with_the_status_still_to_write():
+    # A look created t-a3 and stopped before writing attempt 3: the next look takes that pod as current.
+    stale = trial("t", 7, attempt=2)
+    pod = {"metadata": {"name": "t-a3", "deletionTimestamp": None}, "status": {"phase": "Running"}}
+    adopted_trial, to_write = adopt_next_attempt(stale, pod)
+    assert to_write == {"attempt": 3, "podName": "t-a3"}
+    assert adopted_trial["status"]["attempt"] == 3 and stale["status"]["attempt"] == 2
+    assert adopt_next_attempt(stale, None) == (stale, {})
