@@ -200,10 +200,11 @@ def adopt_next_attempt(trial: dict, next_pod: dict | None) -> tuple[dict, dict]:
     """A pod of the attempt after the trial's own exists: a look created it and stopped before its status
     write landed (a restart in between). The trial takes it as its current attempt: (the trial as if the write
     had landed, the status fields still to write). Without that pod: (the trial, {})."""
-    if next_pod is None:
-        return trial, {}
     status = trial.get("status") or {}
-    adopted = {"attempt": (status.get("attempt") or 0) + 1, "podName": next_pod["metadata"]["name"]}
+    attempt = (status.get("attempt") or 0) + 1
+    if next_pod is None or next_pod["metadata"]["name"] != pod_name(trial["metadata"]["name"], attempt):
+        return trial, {}
+    adopted = {"attempt": attempt, "podName": next_pod["metadata"]["name"]}
     return {**trial, "status": {**status, **adopted}}, adopted
 
 

@@ -67,3 +67,5 @@ def test_the_pod_of_the_next_attempt_is_adopted_with_the_status_still_to_write()
     assert to_write == {"attempt": 3, "podName": "t-a3"}
     assert adopted_trial["status"]["attempt"] == 3 and stale["status"]["attempt"] == 2
     assert adopt_next_attempt(stale, None) == (stale, {})
+    # A trial re-read after its write landed (attempt 3 already) does not take its own pod as a fourth.
+    assert adopt_next_attempt(trial("t", 9, attempt=3), pod) == (trial("t", 9, attempt=3), {})
