@@ -29,7 +29,7 @@ from cenas_operator.bodies import pod_summary, slim
 from cenas_operator.builders import LABEL_TRIAL, build_pod, pod_name
 from cenas_operator.conditions import find, is_true
 from cenas_operator.status_diff import changed
-from cenas_operator.trials import UNCLEAN, plan_trial
+from cenas_operator.trials import UNCLEAN, adopt_next_attempt, plan_trial
 from cenas_operator.workqueue import WorkQueue, run_workers
 
 log = logging.getLogger(__name__)
@@ -194,18 +194,6 @@ def _post(work: TrialWork, memo: kopf.Memo, trial: dict, reason: str, message: s
     if work.posting is not None:
         memo.loop.call_soon_threadsafe(partial(kopf.event, trial, type="Normal", reason=reason, message=message),
                                        context=work.posting.copy())
-
-
-def adopt_next_attempt(trial: dict, next_pod: dict | None) -> tuple[dict, dict]:
-    """A pod of the attempt after the trial's own exists: a look created it and stopped before its status
-    write landed (a restart in between). The trial takes it as its current attempt: (the trial as if the write
-    had landed, the status fields still to write). Without that pod: (the trial, {})."""
-    status = trial.get("status") or {}
-    attempt = (status.get("attempt") or 0) + 1
-    if next_pod is None or next_pod["metadata"]["name"] != pod_name(trial["metadata"]["name"], attempt):
-        return trial, {}
-    adopted = {"attempt": attempt, "podName": next_pod["metadata"]["name"]}
-    return {**trial, "status": {**status, **adopted}}, adopted
 
 
 def _index_pod(work: TrialWork, namespace: str, name: str) -> dict | None:

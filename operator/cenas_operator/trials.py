@@ -130,6 +130,18 @@ def plan_trial(trial: dict, pod: dict | None, now: dt.datetime, retry: RetryPoli
     return TrialPlan(create_attempt=attempt + 1, status=patch)
 
 
+def adopt_next_attempt(trial: dict, next_pod: dict | None) -> tuple[dict, dict]:
+    """A pod of the attempt after the trial's own exists: a look created it and stopped before its status
+    write landed (a restart in between). The trial takes it as its current attempt: (the trial as if the write
+    had landed, the status fields still to write). Without that pod: (the trial, {})."""
+    status = trial.get("status") or {}
+    attempt = (status.get("attempt") or 0) + 1
+    if next_pod is None or next_pod["metadata"]["name"] != pod_name(trial["metadata"]["name"], attempt):
+        return trial, {}
+    adopted = {"attempt": attempt, "podName": next_pod["metadata"]["name"]}
+    return {**trial, "status": {**status, **adopted}}, adopted
+
+
 def _backoff(retry: RetryPolicy, failures: int) -> float:
     return retry.backoff_seconds * 2 ** (failures - 1)
 

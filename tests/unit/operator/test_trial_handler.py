@@ -4,11 +4,11 @@ from cenas_operator.trial_handler import (
     Key,
     TrialWork,
     _current,
-    adopt_next_attempt,
     pods_by_name,
     trial_key,
     unfinished,
 )
+from cenas_operator.trials import adopt_next_attempt
 
 
 def trial(name: str, version: int, attempt: int = 0, conditions=None) -> dict:
