@@ -26,7 +26,8 @@ the time from deciding to the pods existing.
 
 Operator CPU is utime+stime of the `kopf run` process (/proc/PID/stat) per phase; memory is its peak
 RSS (VmHWM). The control plane's processes are measured the same way, for context. The JSON summary is
-printed and appended to results/scale.jsonl.
+printed and appended to results/scale.jsonl. Stopped by SIGTERM (`timeout`) or SIGINT, it stops the operator,
+the forecaster and the cluster as on a normal exit, and records nothing.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import os
 import queue
 import random
 import re
+import signal
 import statistics
 import sys
 import tempfile
@@ -433,6 +435,23 @@ def handler_runs(log: Path) -> dict[str, int]:
 
 
 # ---- the run ---------------------------------------------------------------------------------------------
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def exit_on_signal(signum: int, _frame) -> None:
+    """SIGTERM or SIGINT becomes SystemExit(128 + N) in the main thread, so that run()'s finally stops the
+    operator, the forecaster and the cluster: the cluster's processes run in sessions of their own and would
+    outlive this one. Further signals are ignored until the clean-up is done."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    raise SystemExit(128 + signum)
+
+
+def stop_on_signals() -> None:
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, exit_on_signal)
+
+
 def run(args: argparse.Namespace) -> dict:
     run_started = time.monotonic()
     state_dir = Path(args.state_dir or tempfile.mkdtemp(prefix="cenas-scale-"))
@@ -442,15 +461,16 @@ def run(args: argparse.Namespace) -> dict:
                     "searches": args.searches, "gpus_per_search": args.gpus, "kwok_nodes": args.kwok_nodes,
                     "gpus_per_node": args.gpus_per_node, "report_seconds": args.report_seconds,
                     "search_tick_seconds": args.search_tick, "cpus": os.cpu_count(), "state_dir": str(state_dir)}
+    forecaster = operator = None
+    tracker = trainer = sampler = None
     t0 = time.monotonic()
+    # A failed start stops what it started (keeping the logs); from its return on, the finally below stops all.
     state = start_cluster(ClusterConfig(state_dir=state_dir, bin_dir=REPO / ".testbin", nodes=0,
                                         gpus_per_node=args.gpus_per_node, kwok_nodes=args.kwok_nodes,
                                         start_timeout_seconds=600))
-    result["cluster_start_seconds"] = round(time.monotonic() - t0, 1)
-    print(f"cluster up in {result['cluster_start_seconds']} s ({len(state.kwok_nodes)} kwok nodes)", flush=True)
-    forecaster = operator = None
-    tracker = trainer = sampler = None
     try:
+        result["cluster_start_seconds"] = round(time.monotonic() - t0, 1)
+        print(f"cluster up in {result['cluster_start_seconds']} s ({len(state.kwok_nodes)} kwok nodes)", flush=True)
         api = state.api_client()
         core, objects = client.CoreV1Api(api), client.CustomObjectsApi(api)
         install_crds(api)
@@ -634,6 +654,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.searches * args.gpus > args.kwok_nodes * args.gpus_per_node:
         parser.error("more GPUs wanted than the kwok nodes have")
+    stop_on_signals()
     result = run(args)
     result["tag"] = args.tag
     print(json.dumps(result, indent=2))
