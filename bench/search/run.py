@@ -3,6 +3,7 @@
     .venv/bin/python bench/search/run.py                  # every trace below (about 5-8 min each here)
     .venv/bin/python bench/search/run.py --only CISO DE    # names containing these strings
     .venv/bin/python bench/search/run.py --tau 0.5 --tag tau0.5   # the supernet sensitivity runs
+    .venv/bin/python bench/search/run.py --predictor supernet --tag predictor-supernet   # CE-NAS's ranking
 
 Report periods, never used to choose anything: CarbonCast 2021-07-01..2021-12-31 and Electricity Maps
 2022-01-01..2022-12-31. (The rule's parameters were chosen on CarbonCast 2020 for CISO, DE and PJM; the
@@ -76,6 +77,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--only", nargs="*", help="run only traces whose name contains one of these")
     p.add_argument("--tau", type=float, help="supernet Kendall tau (default: the CLI's)")
+    p.add_argument("--predictor", help="ridge or supernet: what candidates are ranked by (default: the CLI's)")
     p.add_argument("--tag", default="", help="suffix of the result files")
     p.add_argument("--workers", type=int, default=2)
     args = p.parse_args()
@@ -90,6 +92,8 @@ def main() -> int:
                "--plot", str((RESULTS / f"{stem}.png").relative_to(REPO)), "--methods", ",".join(METHODS)]
         if args.tau is not None:
             cmd += ["--supernet-tau", str(args.tau)]
+        if args.predictor is not None:
+            cmd += ["--predictor", args.predictor]
         t0 = time.monotonic()
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
         if proc.returncode != 0:

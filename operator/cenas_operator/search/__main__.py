@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--budget-gpu-hours", type=float, default=d.budget_gpu_hours)
     b.add_argument("--supernet-tau", type=float, default=DEFAULT_TAU, help=f"supernet Kendall tau (default {DEFAULT_TAU})")
     b.add_argument("--cost-metric", choices=("params", "flops"), default=d.cost_metric)
+    b.add_argument("--predictor", choices=("ridge", "supernet"), default=d.search.predictor,
+                   help="what candidates are ranked by: ridge (supernet score corrected by the results so far) "
+                   f"or supernet (its score as is, CE-NAS) (default {d.search.predictor})")
     b.add_argument("--methods", default=",".join(METHODS),
                    help="comma-separated, among " + ",".join(METHODS + EXTRA_METHODS) + " (default: the first five)")
     b.add_argument("--full-training-epochs", type=int, default=CostModel.full_training_epochs)
@@ -77,6 +80,7 @@ def _config(args: argparse.Namespace) -> BenchmarkConfig:
         power_watts=args.power_watts, pue=args.pue, target_fraction=args.target_fraction,
         budget_gpu_hours=args.budget_gpu_hours, supernet_tau=args.supernet_tau, cost_metric=args.cost_metric,
         methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()), workers=args.workers, costs=costs,
+        search=replace(BenchmarkConfig().search, predictor=args.predictor),
     )
 
 

@@ -272,6 +272,7 @@ def run_benchmark(table: Table, trace: Trace, start: str, end: str, cfg: Benchma
             "supernet_tau": cfg.supernet_tau,
             "cost_model": asdict(cfg.costs),
             "cenas_rule": asdict(cfg.rule),
+            "search": cfg.search.to_dict(),
         },
         "_curves": curves,
     }

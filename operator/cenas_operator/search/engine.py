@@ -31,14 +31,16 @@ from typing import Any, Literal
 
 import numpy as np
 
-from cenas_spaces import Arch, Macro, all_archs, encode_unit, from_index, network_cost
+from cenas_spaces import Arch, Macro, all_archs, encode_onehot, encode_unit, from_index, network_cost
 
 from .lamoo import Node, Tree, TreeConfig
 from .pareto import hypervolume, nondominated_ranks, pareto_mask, to_max
+from .predictor import AccuracyModel, fit
 
 STATE_VERSION = 1
 Sampler = Literal["lamoo", "random"]
 TreeSamples = Literal["results", "all"]
+Predictor = Literal["ridge", "supernet"]
 
 UNSEEN, PROPOSED, SCORED, TRAINING, TRAINED = range(5)
 STATUS_NAMES = ("unseen", "proposed", "queued", "training", "trained")
@@ -69,6 +71,11 @@ class Space:
 
     def arch(self, row: int) -> Arch:
         return from_index(int(self.index[row]))
+
+    @functools.cached_property  # built once: the accuracy model reads it for every candidate
+    def features(self) -> np.ndarray:
+        """(n, 30) one-hot operation per edge of every row (cenas_spaces.encode_onehot)."""
+        return np.array([encode_onehot(from_index(int(i))) for i in self.index], dtype=np.uint8)  # 0.5 MB
 
     @functools.cached_property  # hashed once: every saved state names its space
     def checksum(self) -> str:
@@ -106,9 +113,18 @@ class SearchConfig:
     tree_samples=all), at most this many in all."""
     rebuild_growth: float = 0.2
     """Rebuild the tree when what it learns from grew by this fraction since the last build (at least one)."""
+    predictor: Predictor = "ridge"
+    """What candidates are ranked by. ridge: the supernet's score corrected by a ridge regression on the
+    full-training results so far (predictor.py), once `predictor_min_results` scored cells are trained;
+    supernet: the supernet's score as it is (CE-NAS)."""
+    predictor_min_results: int = 10
     tree: TreeConfig = field(default_factory=TreeConfig)
 
     def __post_init__(self) -> None:
+        if self.predictor not in ("ridge", "supernet"):
+            raise ValueError(f"predictor must be ridge or supernet, got {self.predictor!r}")
+        if self.predictor_min_results < 2:
+            raise ValueError("predictor_min_results must be >= 2")
         if self.sampler not in ("lamoo", "random"):
             raise ValueError(f"sampler must be lamoo or random, got {self.sampler!r}")
         if self.tree_samples not in ("results", "all"):
@@ -145,6 +161,8 @@ class Search:
         self._tree: Tree | None = None
         self._tree_key: int | None = None
         self._regions: dict[tuple[int, ...], np.ndarray] = {}
+        self._model: AccuracyModel | None = None
+        self._model_rows = 0  # the model was fitted on this many results (they only ever grow)
         lo, hi = float(space.cost.min()), float(space.cost.max())
         self.ref = np.array([self.config.accuracy_ref, -(hi + self.config.cost_ref_margin * max(hi - lo, 1e-12))])
 
@@ -323,12 +341,33 @@ class Search:
         self.status[rows] = UNSEEN
 
     # ---- the evaluation pool ------------------------------------------------------------------------
+    def _accuracy_model(self) -> AccuracyModel | None:
+        """The ridge model of the trained cells that have a supernet score (refitted when one is added),
+        or None while the config asks for the supernet alone or there are too few of them."""
+        if self.config.predictor != "ridge":
+            return None
+        rows = np.flatnonzero((self.status == TRAINED) & np.isfinite(self.predicted))
+        if len(rows) < self.config.predictor_min_results:
+            return None
+        if self._model is None or self._model_rows != len(rows):
+            self._model = fit(self.space.features[rows], self.predicted[rows], self.true[rows])
+            self._model_rows = len(rows)
+        return self._model
+
+    def estimated(self, rows) -> np.ndarray:
+        """Estimated accuracy of cells with a supernet score (config.predictor)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        model = self._accuracy_model()
+        if model is None or rows.size == 0:
+            return self.predicted[rows]
+        return model.predict(self.space.features[rows], self.predicted[rows])
+
     def _known_points(self) -> np.ndarray:
         """Points candidates compete with: trained cells (true accuracy) and cells in training (their
-        prediction, when they have one: the 'believer' rule keeps two GPUs off one niche)."""
+        estimate, when they have a score: the 'believer' rule keeps two GPUs off one niche)."""
         trained = np.flatnonzero(self.status == TRAINED)
         training = np.flatnonzero((self.status == TRAINING) & np.isfinite(self.predicted))
-        acc = np.concatenate([self.true[trained], self.predicted[training]])
+        acc = np.concatenate([self.true[trained], self.estimated(training)])
         cost = self.space.cost[np.concatenate([trained, training])]
         return to_max(acc, cost)
 
@@ -339,17 +378,18 @@ class Search:
         return np.array([hypervolume(np.vstack([front, c[None, :]]), self.ref) - base for c in cand])
 
     def rank_candidates(self, rows) -> np.ndarray:
-        """`rows` (cells with a prediction) ordered best first: non-dominated rank on predicted objectives
+        """`rows` (cells with a prediction) ordered best first: non-dominated rank on estimated objectives
         among the known points and the candidates; ties by the hypervolume the candidate would add to the
-        known points, then by predicted accuracy, then row."""
+        known points, then by estimated accuracy, then row."""
         rows = np.asarray(rows, dtype=np.int64)
         if rows.size == 0:
             return rows
         known = self._known_points()
-        cand = to_max(self.predicted[rows], self.space.cost[rows])
+        est = self.estimated(rows)
+        cand = to_max(est, self.space.cost[rows])
         ranks = nondominated_ranks(np.vstack([known, cand]))[len(known) :]
         gain = self._gains(cand, known)
-        return rows[np.lexsort((rows, -self.predicted[rows], -gain, ranks))]
+        return rows[np.lexsort((rows, -est, -gain, ranks))]
 
     def best_candidate(self, rows) -> int | None:
         """rank_candidates(rows)[0], computed by peeling fronts instead of ranking every candidate."""
@@ -357,7 +397,8 @@ class Search:
         if rows.size == 0:
             return None
         known = self._known_points()
-        cand = to_max(self.predicted[rows], self.space.cost[rows])
+        est = self.estimated(rows)
+        cand = to_max(est, self.space.cost[rows])
         pts = np.vstack([known, cand])
         is_cand = np.arange(len(pts)) >= len(known)
         alive = np.ones(len(pts), dtype=bool)
@@ -369,7 +410,7 @@ class Search:
                 break
             alive[front] = False
         gain = self._gains(cand[top], known)
-        order = np.lexsort((rows[top], -self.predicted[rows[top]], -gain))
+        order = np.lexsort((rows[top], -est[top], -gain))
         return int(rows[top[order[0]]])
 
     def queue_rows(self, rebuild: bool = True) -> np.ndarray:
