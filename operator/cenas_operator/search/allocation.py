@@ -107,7 +107,7 @@ def heuristic(window_hours: float = 24.0) -> Allocator:
 class CarbonAwareRule:
     """cenas' rule-based allocator (see module docstring); the fields are its documented parameters."""
 
-    run_fraction: float = 0.33
+    run_fraction: float = 0.25
     """Run in this share of the forecast window's cleanest intervals."""
     window_hours: float = 24.0
     """The forecast window the rank is taken over."""
