@@ -6,27 +6,23 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
-import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from kubernetes import client
 
 from cenas_localcluster.nodes import KWOK_TAINT
-from cenas_localcluster.processes import tail
+
+from . import waiting
 
 GPU = "nvidia.com/gpu"
 
+wait_for = partial(waiting.wait_for, every=0.1)
 
-def wait_for(check: Callable[[], object], timeout: float, what: str, log: Path | None = None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    detail = f"\nnode agent log:\n{tail(log)}" if log else ""
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}{detail}")
+
+def agent_log(cluster) -> Callable[[], str]:
+    return waiting.log_tail(cluster.logs / "node-agent.log")
 
 
 def python_pod(name: str, script: str, gpus: int = 1, **spec) -> dict:
@@ -87,7 +83,7 @@ def test_gpu_pod_runs_through_node_agent_and_succeeds(cluster, namespace):
         p = core.read_namespaced_pod("one-gpu", namespace)
         return p if p.status.phase in ("Succeeded", "Failed") else None
 
-    done = wait_for(finished, 60, "the pod to finish", cluster.logs / "node-agent.log")
+    done = wait_for(finished, 60, "the pod to finish", agent_log(cluster))
     assert done.spec.node_name in cluster.nodes
     terminated = done.status.container_statuses[0].state.terminated
     assert done.status.phase == "Succeeded", terminated
@@ -109,7 +105,7 @@ def test_failed_container_reports_exit_code_and_message(cluster, namespace):
         p = core.read_namespaced_pod("fails", namespace)
         return p if p.status.phase == "Failed" else None
 
-    done = wait_for(failed, 60, "the pod to fail", cluster.logs / "node-agent.log")
+    done = wait_for(failed, 60, "the pod to fail", agent_log(cluster))
     terminated = done.status.container_statuses[0].state.terminated
     assert (terminated.exit_code, terminated.reason, terminated.message) == (3, "Error", "diverged at step 7")
 
@@ -150,7 +146,7 @@ def test_deleting_a_running_pod_delivers_sigterm(cluster, namespace, tmp_path):
         terminationGracePeriodSeconds=20,
     )
     core.create_namespaced_pod(namespace, pod)
-    wait_for(lambda: (tmp_path / "started").exists(), 60, "the process to start", cluster.logs / "node-agent.log")
+    wait_for(lambda: (tmp_path / "started").exists(), 60, "the process to start", agent_log(cluster))
     assert core.read_namespaced_pod("long-training", namespace).status.phase == "Running"
 
     core.delete_namespaced_pod("long-training", namespace)
@@ -162,7 +158,7 @@ def test_deleting_a_running_pod_delivers_sigterm(cluster, namespace, tmp_path):
             return exc.status == 404
         return False
 
-    wait_for(gone, 30, "the pod object to be removed", cluster.logs / "node-agent.log")
+    wait_for(gone, 30, "the pod object to be removed", agent_log(cluster))
     assert (tmp_path / "signal").read_text() == "SIGTERM"
 
 
@@ -192,6 +188,6 @@ def test_a_mount_that_would_hide_the_agents_python_fails_the_pod_clearly(cluster
         p = core.read_namespaced_pod("hides-python", namespace)
         return p if p.status.phase == "Failed" else None
 
-    done = wait_for(failed, 30, "the pod to fail", cluster.logs / "node-agent.log")
+    done = wait_for(failed, 30, "the pod to fail", agent_log(cluster))
     assert done.status.reason == "UnsupportedByNodeAgent"
     assert hidden in done.status.message

@@ -11,6 +11,7 @@ import json
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,8 @@ from cenas_operator.api.crds import CRD_DIR, install_crds
 from cenas_operator.builders import LABEL_TRIAL, pod_name
 from cenas_operator.conditions import find
 from cenas_operator.search_state import STATE_KEY, state_configmap_name
+
+from . import waiting
 
 REPO = Path(__file__).resolve().parents[2]
 LOCATION = "US-CAL-CISO"
@@ -39,14 +42,7 @@ FAST = {
 }
 
 
-def wait_for(check: Callable[[], object], timeout: float, what: str, every: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+wait_for = partial(waiting.wait_for, every=0.5)
 
 
 # ---- the operator under the chart's RBAC -------------------------------------------------------------

@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
 import yaml
 from kubernetes import client
+
+from . import waiting
 
 REPO = Path(__file__).resolve().parents[2]
 GROUP, VERSION, PLURAL = "cenas.dev", "v1alpha1", "nastrials"
@@ -21,15 +22,7 @@ GOOD_CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|no
 TINY = ["--dataset", "digits", "--channels", "8", "--cells-per-stage", "1", "--threads", "1"]
 
 
-def wait_for(check: Callable[[], object], timeout: float, what: str, log: Path | None = None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.2)
-    detail = f"\n{log}:\n{log.read_text()[-3000:]}" if log and log.exists() else ""
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}{detail}")
+wait_for = partial(waiting.wait_for, every=0.2)
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +122,7 @@ def test_trainer_pod_reports_through_its_service_account(cluster, namespace, nas
     create_trial(cluster, namespace, "pod-trial", epochs=2)
     core = client.CoreV1Api(cluster.api_client)
     core.create_namespaced_pod(namespace, trainer_pod("pod-trial-0", namespace, "pod-trial", tmp_path, epochs=2))
-    log = cluster.logs / "node-agent.log"
+    log = waiting.log_tail(cluster.logs / "node-agent.log")
 
     def finished():
         p = core.read_namespaced_pod("pod-trial-0", namespace)
@@ -153,7 +146,7 @@ def test_deleting_the_pod_stops_it_at_a_reported_checkpoint(cluster, namespace, 
     create_trial(cluster, namespace, "stop-trial", epochs=200)
     core = client.CoreV1Api(cluster.api_client)
     core.create_namespaced_pod(namespace, trainer_pod("stop-trial-0", namespace, "stop-trial", tmp_path, epochs=200))
-    log = cluster.logs / "node-agent.log"
+    log = waiting.log_tail(cluster.logs / "node-agent.log")
     wait_for(lambda: trial_status(cluster, namespace, "stop-trial").get("progress", {}).get("step", 0) >= 20,
              180, "progress reports", log)
     core.delete_namespaced_pod("stop-trial-0", namespace)  # the kubelet sends SIGTERM

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 import yaml
@@ -21,18 +20,10 @@ from cenas_operator.api.crds import CRD_DIR, install_crds
 from cenas_operator.builders import build_trial, pod_name
 from cenas_operator.conditions import find
 
+from .waiting import wait_for
+
 ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 TRAINER_ROLE = {"apiGroups": [GROUP], "resources": ["nastrials/status"], "verbs": ["get", "patch"]}
-
-
-def wait_for(check: Callable[[], object], timeout: float, what: str, detail: Callable[[], object] | None = None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}" + (f": {detail()}" if detail else ""))
 
 
 @pytest.fixture(scope="module")
