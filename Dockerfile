@@ -23,9 +23,10 @@ COPY --from=operator-build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 USER 10001:10001
 EXPOSE 8080 9090
-# kopf's own CLI, exec form (kopf is PID 1 and gets SIGTERM). --standalone: one replica, no peering objects.
-# The chart adds --liveness=http://0.0.0.0:<healthPort>/healthz and --all-namespaces or --namespace=<ns>.
-ENTRYPOINT ["kopf", "run", "--standalone", "-m", "cenas_operator.main"]
+# `kopf run --standalone -m cenas_operator.main` in-process, exec form (PID 1 gets SIGTERM), watching
+# CENAS_NAMESPACES (empty: all). --standalone: one replica, no peering objects. Arguments go to kopf: the
+# chart adds --liveness=http://0.0.0.0:<healthPort>/healthz.
+ENTRYPOINT ["python", "-m", "cenas_operator"]
 
 # --- forecaster -----------------------------------------------------------------------------
 FROM base AS forecaster-build

@@ -15,6 +15,7 @@ from kopf.testing import KopfRunner
 from kubernetes import client
 from kubernetes.client import ApiException
 
+from cenas_operator.__main__ import kopf_args
 from cenas_operator.api import GROUP, VERSION, TrialRole
 from cenas_operator.api.crds import CRD_DIR, install_crds
 from cenas_operator.builders import build_trial, pod_name
@@ -30,7 +31,8 @@ TRAINER_ROLE = {"apiGroups": [GROUP], "resources": ["nastrials/status"], "verbs"
 def operator(cluster) -> Iterator[KopfRunner]:
     install_crds(cluster.api_client)
     os.environ["KUBECONFIG"] = str(cluster.kubeconfig)
-    with KopfRunner(["run", "--standalone", "--all-namespaces", "--verbose", "-m", "cenas_operator.main"], timeout=60) as runner:
+    # In-process, with the image entrypoint's command line (every namespace).
+    with KopfRunner(kopf_args((), ["--verbose"]), timeout=60) as runner:
         yield runner
     assert runner.exception is None, runner.output
 

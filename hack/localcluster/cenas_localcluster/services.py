@@ -1,6 +1,7 @@
 """The product's two services as child processes for the demo and the integration tests: the forecaster
-(replaying a shipped trace at an accelerated clock) and the operator (`kopf run`). Each logs to a file,
-is ready when its HTTP endpoint answers, and can be stopped (SIGTERM) or killed (SIGKILL, a crash)."""
+(replaying a shipped trace at an accelerated clock) and the operator (`python -m cenas_operator`, the image's
+entrypoint around `kopf run`). Each logs to a file, is ready when its HTTP endpoint answers, and can be
+stopped (SIGTERM) or killed (SIGKILL, a crash)."""
 
 from __future__ import annotations
 
@@ -71,10 +72,9 @@ def forecaster(*, port: int, location: str, replay_start: str, speed: float, log
 
 
 def operator(*, kubeconfig: Path, env: dict[str, str], log_dir: Path, namespace: str | None = None) -> Service:
-    """`kopf run` of cenas_operator.main with CENAS_* settings in `env`, watching one namespace or all."""
+    """The operator as the image runs it, with CENAS_* settings in `env`, watching one namespace or all."""
     health = free_port()
-    scope = f"--namespace={namespace}" if namespace else "--all-namespaces"
-    argv = [sys.executable, "-m", "kopf", "run", "--standalone", scope, "-m", "cenas_operator.main",
-            f"--liveness=http://127.0.0.1:{health}/healthz"]
-    return Service("operator", argv, {"KUBECONFIG": str(kubeconfig), **env}, log_dir / "operator.log",
-                   f"http://127.0.0.1:{health}/healthz")
+    argv = [sys.executable, "-m", "cenas_operator", f"--liveness=http://127.0.0.1:{health}/healthz"]
+    # Set even when empty (all namespaces): a CENAS_NAMESPACES of the caller's environment must not leak in.
+    env = {"KUBECONFIG": str(kubeconfig), **env, "CENAS_NAMESPACES": namespace or ""}
+    return Service("operator", argv, env, log_dir / "operator.log", f"http://127.0.0.1:{health}/healthz")

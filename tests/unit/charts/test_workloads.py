@@ -8,6 +8,7 @@ import json
 import pytest
 
 from cenas_forecaster.config import Settings as ForecasterSettings
+from cenas_operator.__main__ import kopf_args
 from cenas_operator.config import Settings as OperatorSettings
 
 
@@ -58,18 +59,24 @@ def test_operator_env_is_read_by_the_operator_settings(chart, ci_values) -> None
     assert settings.forecaster_url.startswith("http")
 
 
-def test_namespaces_reach_kopf_and_the_settings_alike(chart) -> None:
+def _kopf_command_line(container: dict) -> list[str]:
+    """What the image's entrypoint (python -m cenas_operator) hands kopf for this container."""
+    return kopf_args(OperatorSettings.from_env(_plain_env(container)).namespaces, container["args"])
+
+
+def test_watched_namespaces_reach_kopf_through_the_setting(chart) -> None:
     docs = chart.render(chart.path / "ci" / "namespaced-values.yaml")
     container = _container(chart.one(docs, "Deployment", "-operator"))
     settings = OperatorSettings.from_env(_plain_env(container))
     assert settings.namespaces == ("ci-team-a", "ci-team-b")
-    assert [a for a in container["args"] if a.startswith("--namespace")] == [
-        "--namespace=ci-team-a", "--namespace=ci-team-b"]
-    assert "--all-namespaces" not in container["args"]
+    kopf = _kopf_command_line(container)  # raises if the chart passed kopf a scope option of its own
+    assert [a for a in kopf if a.startswith("--namespace")] == ["--namespace=ci-team-a", "--namespace=ci-team-b"]
+    assert "--all-namespaces" not in kopf
+    assert "--verbose" in kopf  # operator.extraArgs still reach kopf
     assert settings.trainer_service_account == "nas-trainer"
     default = _container(chart.one(chart.render(), "Deployment", "-operator"))
-    assert "--all-namespaces" in default["args"]
     assert OperatorSettings.from_env(_plain_env(default)).namespaces == ()
+    assert "--all-namespaces" in _kopf_command_line(default)
 
 
 def test_operator_finds_the_chart_forecaster(chart) -> None:
@@ -144,9 +151,10 @@ def _entrypoint(stage: str, dockerfile: str) -> list[str]:
 def test_chart_arguments_fit_the_image_entrypoints(chart) -> None:
     """The chart passes kopf flags to the operator image, and --port to the forecaster's serve command."""
     dockerfile = (chart.repo / "Dockerfile").read_text()
-    operator = _entrypoint("operator", dockerfile)
-    assert operator[:3] == ["kopf", "run", "--standalone"]  # one replica, no peering: matches Recreate
-    assert operator[operator.index("-m") + 1] == "cenas_operator.main"
+    assert _entrypoint("operator", dockerfile) == ["python", "-m", "cenas_operator"]
+    kopf = _kopf_command_line(_container(chart.one(chart.render(), "Deployment", "-operator")))
+    assert kopf[:2] == ["run", "--standalone"]  # one replica, no peering: matches Recreate
+    assert kopf[kopf.index("-m") + 1] == "cenas_operator.main"
     forecaster = _entrypoint("forecaster", dockerfile)
     assert forecaster[:4] == ["python", "-m", "cenas_forecaster", "serve"]
     docs = chart.render(sets=("forecaster.port=8099",))
