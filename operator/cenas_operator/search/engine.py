@@ -7,8 +7,9 @@ Two pools feed it:
   queue;
 - the evaluation pool takes `pop_queue()` candidates and returns their true accuracy with `add_result`.
   The next candidate is the queued cell of the currently selected region (widening to the parent region,
-  up to the whole space, when it holds none) with the best dominance rank on predicted objectives, ranked
-  against the fully trained cells (true accuracy) and the cells in training (their prediction). Half-
+  up to the whole space, when it holds none) with the best dominance rank on estimated objectives (the
+  supernet's score, corrected by the results so far once there are enough: predictor.py), ranked
+  against the fully trained cells (true accuracy) and the cells in training (their estimate). Half-
   finished trainings belong to the caller (suspended NASTrials, the simulator) and resume before anything
   new is popped.
 

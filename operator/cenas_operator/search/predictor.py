@@ -64,15 +64,13 @@ def fit(cell_features: np.ndarray, supernet_accuracy: np.ndarray, accuracy: np.n
     yc = y - y_mean
     u, s, vt = np.linalg.svd(xs, full_matrices=False)
     uty = u.T @ yc
-    best: tuple[float, float] | None = None
-    for penalty in PENALTIES:
+
+    def leave_one_out_error(penalty: float) -> float:
         shrink = s**2 / (s**2 + penalty)
         fitted = u @ (shrink * uty)
         leverage = np.minimum((u**2) @ shrink + 1.0 / len(y), 1.0 - 1e-9)  # + the intercept's
-        loo = float(np.mean(((yc - fitted) / (1.0 - leverage)) ** 2))
-        if best is None or loo < best[0] - 1e-15:
-            best = (loo, penalty)
-    assert best is not None
-    penalty = best[1]
+        return float(np.mean(((yc - fitted) / (1.0 - leverage)) ** 2))
+
+    penalty = min(PENALTIES, key=leave_one_out_error)  # the smallest of equals
     weights = vt.T @ ((s / (s**2 + penalty)) * uty)
     return AccuracyModel(mean, scale, weights, y_mean, penalty)
