@@ -31,7 +31,7 @@ from cenas_operator.builders import build_trial, owner_reference, trial_name
 from cenas_operator.conditions import find, is_true, rfc3339, set_condition
 from cenas_operator.forecast_client import ForecastUnavailable, parse_time
 from cenas_operator.ledger import accrue, counterfactual_grams
-from cenas_operator.search import Search, SearchConfig, Space, StateError
+from cenas_operator.search import FittedTree, Search, SearchConfig, Space, StateError
 from cenas_operator.search_decision import (
     DecisionRecord,
     SearchFacts,
@@ -82,6 +82,7 @@ class Loaded:
     text: str | None  # the ConfigMap's state.json
     plan: str | None = None  # its plan part (SearchState.plan_json)
     saved_at: float = 0.0  # time.monotonic() of the last write
+    tree: FittedTree | None = None  # the engine's LaMOO tree at the end of the last pass (in memory only)
 
 
 def _load_state(core: client.CoreV1Api, memo: kopf.Memo, search: dict) -> Loaded:
@@ -106,22 +107,28 @@ def _load_state(core: client.CoreV1Api, memo: kopf.Memo, search: dict) -> Loaded
     return Loaded(state, cm.metadata.resource_version, text, state.plan_json(), time.monotonic())
 
 
-def _engine(space: Space, state: SearchState, uid: str) -> Search:
+def _engine(space: Space, loaded: Loaded, uid: str) -> Search:
     """The CE-NAS engine from its saved state, rebuilt every pass: 100 searches' engines held between passes
-    cost about 40 MB (arrays over the 15,625 cells), and the rebuild is milliseconds."""
-    if state.engine is None:
+    cost about 40 MB (arrays over the 15,625 cells), and the rebuild is milliseconds once it takes back the
+    last pass's LaMOO tree (refitting its SVMs and testing every cell against them is not)."""
+    if loaded.state.engine is None:
         return Search(space, SearchConfig(), seed=_seed(uid))
-    return Search.from_state(space, state.engine)
+    engine = Search.from_state(space, loaded.state.engine)
+    engine.reuse_tree(loaded.tree)
+    return engine
 
 
-def _save_state(core: client.CoreV1Api, memo: kopf.Memo, search: dict, loaded: Loaded, engine: Search) -> None:
-    """Write the state when its plan changed (always, before acting on it) or when only its bookkeeping
-    changed and the last write is BOOKKEEPING_SAVE_SECONDS old: energy reports arrive every few seconds
-    per search, and a ConfigMap write per pass per search is load the API server feels at scale."""
+def _save_state(core: client.CoreV1Api, memo: kopf.Memo, search: dict, loaded: Loaded, engine: Search, *,
+                ahead: bool) -> None:
+    """Write the state when its plan changed, or when only its bookkeeping changed and the last write is
+    BOOKKEEPING_SAVE_SECONDS old: energy reports arrive every few seconds per search, and a ConfigMap write
+    per pass per search is load the API server feels at scale. `ahead` (the call before acting) writes a
+    changed plan only: the trials it names must be registered before they exist, while the bookkeeping
+    waits for the call after acting, so that a deciding pass does not wait for it to reach its pods."""
     loaded.state.engine = engine.to_state()
     text = loaded.state.to_json()
     plan = loaded.state.plan_json()
-    due = plan != loaded.plan or time.monotonic() - loaded.saved_at >= BOOKKEEPING_SAVE_SECONDS
+    due = plan != loaded.plan or (not ahead and time.monotonic() - loaded.saved_at >= BOOKKEEPING_SAVE_SECONDS)
     if text != loaded.text and due:
         namespace = search["metadata"]["namespace"]
         body = {
@@ -143,6 +150,7 @@ def _save_state(core: client.CoreV1Api, memo: kopf.Memo, search: dict, loaded: L
             saved = core.replace_namespaced_config_map(body["metadata"]["name"], namespace, body)
         loaded.version, loaded.text, loaded.plan = saved.metadata.resource_version, text, plan
         loaded.saved_at = time.monotonic()
+    loaded.tree = engine.fitted_tree()
     memo.search_cache[search["metadata"]["uid"]] = loaded
 
 
@@ -218,7 +226,7 @@ def reconcile_search(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger
     settings = memo.settings
     try:
         loaded = _load_state(core, memo, search)
-        engine = _engine(_space(memo, spec.objectives[1].metric), loaded.state, meta["uid"])
+        engine = _engine(_space(memo, spec.objectives[1].metric), loaded, meta["uid"])
     except (SearchStateError, StateError) as exc:
         cond(SC.READY, False, "InvalidState", str(exc))
         cond(SC.FAILED, True, "InvalidState", str(exc))
@@ -295,8 +303,9 @@ def reconcile_search(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger
                   names=lambda role, i: trial_name(meta["name"], role, i))
     counterfactual_delta = max(0.0, counterfactual - state.counterfactual_charged)
     state.counterfactual_charged += counterfactual_delta
-    _save_state(core, memo, search, loaded, engine)  # before anything it describes is created
+    _save_state(core, memo, search, loaded, engine, ahead=True)  # before anything it describes is created
     _act(memo, search, state, plan, views, logger)
+    _save_state(core, memo, search, loaded, engine, ahead=False)
     if plan.create or plan.set_suspend:
         metrics.ACTUATION_SECONDS.observe(time.perf_counter() - started)
 

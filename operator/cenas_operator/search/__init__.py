@@ -6,11 +6,12 @@ The operator imports `engine` and `pareto` only (numpy; scikit-learn once a tree
 modules add scipy (the supernet model) and the benchmark reads traces through `cenas_operator.policy`.
 """
 
-from .engine import Search, SearchConfig, Space, StateError
+from .engine import FittedTree, Search, SearchConfig, Space, StateError
 from .lamoo import Tree, TreeConfig
 from .pareto import domination_counts, hypervolume, nondominated_ranks, pareto_mask, to_max
 
 __all__ = [
+    "FittedTree",
     "Search",
     "SearchConfig",
     "Space",

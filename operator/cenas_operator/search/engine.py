@@ -53,6 +53,15 @@ class StateError(ValueError):
 
 
 @dataclass(frozen=True)
+class FittedTree:
+    """A search's LaMOO tree with its cached region masks, and what it was built from."""
+
+    identity: tuple  # space, config, seed and the observation prefix (Search._tree_identity)
+    tree: Tree
+    regions: dict[tuple[int, ...], np.ndarray]
+
+
+@dataclass(frozen=True)
 class Space:
     """The cells a search may visit: cenas_spaces index, LaMOO encoding and cost of each row."""
 
@@ -263,6 +272,24 @@ class Search:
             self._tree_key = self.tree_at
             self._regions = {}
         return self._tree
+
+    def fitted_tree(self) -> FittedTree | None:
+        """The tree fitted so far and its region masks, for `reuse_tree` by a later copy of this search."""
+        if self._tree is None or self._tree_key != self.tree_at:
+            return None
+        return FittedTree(self._tree_identity(), self._tree, self._regions)
+
+    def reuse_tree(self, fitted: FittedTree | None) -> None:
+        """Take a tree `fitted_tree` returned if it was built from the same observations: a search restored
+        from its state every pass (the operator) then refits and retests nothing the last pass did. It
+        changes no decision: the tree and its masks are pure functions of the observation prefix."""
+        if fitted is not None and self._tree is None and fitted.identity == self._tree_identity():
+            self._tree, self._tree_key, self._regions = fitted.tree, self.tree_at, fitted.regions
+
+    def _tree_identity(self) -> tuple:
+        n = self.tree_at
+        return (self.space.checksum, self.config, self.seed, n, tuple(self.obs_row[:n]),
+                tuple(self.obs_kind[:n]), tuple(self.obs_value[:n]))
 
     def _region(self, node: Node) -> np.ndarray:
         """Mask over the space of the cells in `node`'s region, cached per tree. Only cells without a

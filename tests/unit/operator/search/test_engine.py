@@ -152,6 +152,43 @@ def test_state_round_trip_through_json_resumes_exactly(small_table, small_space,
     assert original.hypervolume() == restored.hypervolume() > 0
 
 
+def test_a_search_restored_every_step_with_the_last_tree_decides_as_one_kept_in_memory(small_table, small_space):
+    truth = small_table.accuracy
+    noise = np.random.default_rng(3).normal(0, 1.5, len(truth))
+    kept = Search(small_space, SearchConfig(), seed=5)
+    restored = Search(small_space, SearchConfig(), seed=5)
+    log_kept, log_restored, reused = [], [], 0
+    for _ in range(10):
+        drive(kept, 1, truth, noise, log_kept)
+        fitted = restored.fitted_tree()
+        restored = Search.from_state(small_space, json.loads(json.dumps(restored.to_state())))
+        restored.reuse_tree(fitted)
+        reused += fitted is not None and restored.tree() is fitted.tree  # not refitted
+        drive(restored, 1, truth, noise, log_restored)
+    assert log_restored == log_kept
+    assert restored.to_state() == kept.to_state()
+    assert reused >= 3
+
+
+def test_a_tree_from_other_observations_is_not_reused(small_table, small_space):
+    truth = small_table.accuracy
+    noise = np.random.default_rng(3).normal(0, 1.5, len(truth))
+    search = Search(small_space, SearchConfig(), seed=5)
+    drive(search, 4, truth, noise, [])
+    assert search.tree() is not None
+    fitted = search.fitted_tree()
+    other = Search(small_space, SearchConfig(), seed=6)  # another seed: another search
+    other.obs_row, other.obs_kind, other.obs_value = list(search.obs_row), list(search.obs_kind), list(search.obs_value)
+    other.tree_at = search.tree_at
+    other.reuse_tree(fitted)
+    assert other.tree() is not fitted.tree
+    same = Search.from_state(small_space, search.to_state())
+    same.reuse_tree(fitted)
+    assert same.tree() is fitted.tree
+    drive(same, 1, truth, noise, [])  # more observations: the next tree is new
+    assert same.fitted_tree() is None or same.fitted_tree().identity != fitted.identity
+
+
 def test_from_state_refuses_what_does_not_fit(small_space, table):
     s = Search(small_space, seed=0)
     s.add_predictions(s.propose(3), [90.0, 91.0, 92.0])
