@@ -5,20 +5,29 @@ demo's). It is `kopf run --standalone -m cenas_operator.main` watching the names
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from cenas_operator.config import Settings
 
-SCOPE_OPTIONS = ("--namespace", "--all-namespaces", "-A")
+SCOPE_OPTIONS = ("--namespace", "--all-namespaces")
+SCOPE_FLAGS = "nA"  # -n, -A, also inside combined short flags (-vA, -qn team)
+# click reads kopf run's options from KOPF_RUN_<PARAMETER> too, and kopf itself a legacy KOPF_RUN_NAMESPACE
+SCOPE_VARIABLES = ("KOPF_RUN_NAMESPACE", "KOPF_RUN_NAMESPACES", "KOPF_RUN_CLUSTERWIDE")
 
 
-def kopf_args(namespaces: Sequence[str], options: Sequence[str]) -> list[str]:
+def kopf_args(namespaces: Sequence[str], options: Sequence[str], environ: Mapping[str, str] | None = None) -> list[str]:
     """kopf's command line: standalone (one replica, no peering objects), scoped by `namespaces` alone: kopf's
-    own scope options are refused rather than merged with the setting."""
+    own scope options and variables (in `environ`) are refused rather than merged with the setting."""
+    why = "the watched namespaces come from CENAS_NAMESPACES (empty: all)"
     for option in options:
-        if option.split("=", 1)[0] in SCOPE_OPTIONS or option.startswith("-n"):
-            raise ValueError(f"{option}: the watched namespaces come from CENAS_NAMESPACES (empty: all)")
+        short = option.startswith("-") and not option.startswith("--")
+        if option.split("=", 1)[0] in SCOPE_OPTIONS or (short and set(option[1:]) & set(SCOPE_FLAGS)):
+            raise ValueError(f"{option}: {why}")
+    for variable in SCOPE_VARIABLES:
+        if (environ or {}).get(variable):
+            raise ValueError(f"{variable} is set: {why}")
     scope = [f"--namespace={ns}" for ns in namespaces] or ["--all-namespaces"]
     return ["run", "--standalone", *scope, "-m", "cenas_operator.main", *options]
 
@@ -27,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from kopf.cli import main as kopf_cli  # the `kopf` command itself (a click group)
 
     try:
-        args = kopf_args(Settings.from_env().namespaces, sys.argv[1:] if argv is None else argv)
+        args = kopf_args(Settings.from_env().namespaces, sys.argv[1:] if argv is None else argv, os.environ)
     except ValueError as exc:  # a malformed setting or a scope option: exit 1 with the reason, no traceback
         sys.exit(f"python -m cenas_operator: {exc}")
     kopf_cli(args=args, prog_name="python -m cenas_operator")

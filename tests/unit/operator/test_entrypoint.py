@@ -25,7 +25,8 @@ def test_namespaces_become_kopfs_namespace_options():
     assert params["clusterwide"] is False and params["namespaces"] == ("team-a", "team-b")
 
 
-@pytest.mark.parametrize("option", ["--namespace=x", "--namespace", "-n", "-nx", "--all-namespaces", "-A"])
+@pytest.mark.parametrize("option", ["--namespace=x", "--namespace", "-n", "-nx", "--all-namespaces", "-A", "-vA",
+                                    "-qn"])
 def test_kopf_scope_options_are_refused_not_merged(option):
     with pytest.raises(ValueError, match="CENAS_NAMESPACES"):
         kopf_args(("team-a",), ["--verbose", option])
@@ -37,3 +38,10 @@ def test_a_refused_option_or_a_malformed_setting_exits_with_the_reason(monkeypat
     monkeypatch.setenv("CENAS_METRICS_PORT", "ninety")
     with pytest.raises(SystemExit, match="CENAS_METRICS_PORT"):
         main([])
+
+
+@pytest.mark.parametrize("variable", ["KOPF_RUN_NAMESPACE", "KOPF_RUN_NAMESPACES", "KOPF_RUN_CLUSTERWIDE"])
+def test_kopf_scope_variables_are_refused_not_merged(variable):
+    with pytest.raises(ValueError, match=f"{variable} is set: the watched namespaces come from CENAS_NAMESPACES"):
+        kopf_args(("team-a",), [], {variable: "team-b"})
+    assert kopf_args(("team-a",), ["-v"], {variable: "", "KOPF_RUN_PEERING": "x"})[2] == "--namespace=team-a"
