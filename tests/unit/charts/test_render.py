@@ -77,6 +77,8 @@ def test_schema_and_values_describe_the_same_keys(chart) -> None:
     ("operator.healthPort=0", "healthPort"),
     ("forecaster.liveLocations.DE.source=carbonapi", "source"),
     ("operator.watchNamespaces[0]=Not_A_Namespace", "watchNamespaces"),
+    ("operator.extraArgs[0]=--namespace", "extraArgs"),
+    ("operator.extraArgs[0]=-vA", "extraArgs"),
 ])
 def test_schema_rejects_wrong_values(chart, setting, message) -> None:
     result = chart.run_helm("template", "rel", str(chart.path), "--kube-version", "1.37.2", "--set", setting,
