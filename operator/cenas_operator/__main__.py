@@ -21,12 +21,13 @@ def kopf_args(namespaces: Sequence[str], options: Sequence[str], environ: Mappin
     """kopf's command line: standalone (one replica, no peering objects), scoped by `namespaces` alone: kopf's
     own scope options and variables (in `environ`) are refused rather than merged with the setting."""
     why = "the watched namespaces come from CENAS_NAMESPACES (empty: all)"
+    environ = environ or {}
     for option in options:
         short = option.startswith("-") and not option.startswith("--")
         if option.split("=", 1)[0] in SCOPE_OPTIONS or (short and set(option[1:]) & set(SCOPE_FLAGS)):
             raise ValueError(f"{option}: {why}")
     for variable in SCOPE_VARIABLES:
-        if (environ or {}).get(variable):
+        if environ.get(variable):
             raise ValueError(f"{variable} is set: {why}")
     scope = [f"--namespace={ns}" for ns in namespaces] or ["--all-namespaces"]
     return ["run", "--standalone", *scope, "-m", "cenas_operator.main", *options]

@@ -118,17 +118,15 @@ def _engine(space: Space, loaded: Loaded, uid: str) -> Search:
     return engine
 
 
-def _save_state(core: client.CoreV1Api, memo: kopf.Memo, search: dict, loaded: Loaded, engine: Search, *,
-                ahead: bool) -> None:
-    """Write the state when its plan changed, or when only its bookkeeping changed and the last write is
-    BOOKKEEPING_SAVE_SECONDS old: energy reports arrive every few seconds per search, and a ConfigMap write
-    per pass per search is load the API server feels at scale. `ahead` (the call before acting) writes a
-    changed plan only: the trials it names must be registered before they exist, while the bookkeeping
-    waits for the call after acting, so that a deciding pass does not wait for it to reach its pods."""
-    loaded.state.engine = engine.to_state()
-    text = loaded.state.to_json()
-    plan = loaded.state.plan_json()
-    due = plan != loaded.plan or (not ahead and time.monotonic() - loaded.saved_at >= BOOKKEEPING_SAVE_SECONDS)
+def _save_state(core: client.CoreV1Api, memo: kopf.Memo, search: dict, loaded: Loaded, text: str, plan_text: str,
+                *, ahead: bool) -> None:
+    """Write the state (`text`, its plan part `plan_text`) when its plan changed, or when only its bookkeeping
+    changed and the last write is BOOKKEEPING_SAVE_SECONDS old: energy reports arrive every few seconds per
+    search, and a ConfigMap write per pass per search is load the API server feels at scale. `ahead` (the
+    call before acting) writes a changed plan only: the trials it names must be registered before they
+    exist, while the bookkeeping waits for the call after acting, so that a deciding pass does not wait for
+    it to reach its pods."""
+    due = plan_text != loaded.plan or (not ahead and time.monotonic() - loaded.saved_at >= BOOKKEEPING_SAVE_SECONDS)
     if text != loaded.text and due:
         namespace = search["metadata"]["namespace"]
         body = {
@@ -148,9 +146,8 @@ def _save_state(core: client.CoreV1Api, memo: kopf.Memo, search: dict, loaded: L
         else:
             body["metadata"]["resourceVersion"] = loaded.version  # optimistic: fail rather than overwrite
             saved = core.replace_namespaced_config_map(body["metadata"]["name"], namespace, body)
-        loaded.version, loaded.text, loaded.plan = saved.metadata.resource_version, text, plan
+        loaded.version, loaded.text, loaded.plan = saved.metadata.resource_version, text, plan_text
         loaded.saved_at = time.monotonic()
-    loaded.tree = engine.fitted_tree()
     memo.search_cache[search["metadata"]["uid"]] = loaded
 
 
@@ -303,9 +300,12 @@ def reconcile_search(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger
                   names=lambda role, i: trial_name(meta["name"], role, i))
     counterfactual_delta = max(0.0, counterfactual - state.counterfactual_charged)
     state.counterfactual_charged += counterfactual_delta
-    _save_state(core, memo, search, loaded, engine, ahead=True)  # before anything it describes is created
+    state.engine = engine.to_state()
+    loaded.tree = engine.fitted_tree()  # kept in memory with the state: the next pass need not refit it
+    text, plan_text = state.to_json(), state.plan_json()  # once, for both writes
+    _save_state(core, memo, search, loaded, text, plan_text, ahead=True)  # before anything it describes exists
     _act(memo, search, state, plan, views, logger)
-    _save_state(core, memo, search, loaded, engine, ahead=False)
+    _save_state(core, memo, search, loaded, text, plan_text, ahead=False)
     if plan.create or plan.set_suspend:
         metrics.ACTUATION_SECONDS.observe(time.perf_counter() - started)
 
