@@ -22,7 +22,9 @@ of its pods is ADDED (resume) / DELETED (suspend). The operator writes lastDecis
 that decided, after it acted, so "decision -> pods" (arrival of the status to the last pod) can be negative;
 "decision made -> pods" measures from `lastDecision.time`, the operator's wall clock when the deciding pass
 started (microseconds), to the benchmark's wall clock when the watch showed the last pod (same machine):
-the time from deciding to the pods existing.
+the time from deciding to the pods existing. On suspend, "decision made -> last deletion" ends instead when
+the watch showed the last of the search's pods marked for deletion (its deletionTimestamp): where the
+operator's part ends; kwok (the kubelet here) removes the pod after that.
 
 Operator CPU is utime+stime of the `kopf run` process (/proc/PID/stat) per phase; memory is its peak
 RSS (VmHWM). The control plane's processes are measured the same way, for context. The JSON summary is
@@ -121,6 +123,7 @@ class Tracker:
         self.gone: dict[str, float] = {}  # pod name -> DELETED time
         self.first_seen_wall: dict[str, float] = {}  # the same on the wall clock (the operator's clock too)
         self.gone_wall: dict[str, float] = {}
+        self.deleting_wall: dict[str, float] = {}  # pod name -> first event with its deletionTimestamp (wall)
         self.searches: dict[str, dict] = {}  # name -> latest status
         self.decisions: dict[str, list[tuple[float, dict]]] = defaultdict(list)  # lastDecision changes
         self.stop = threading.Event()
@@ -172,6 +175,8 @@ class Tracker:
         name, labels = meta["name"], meta.get("labels") or {}
         with self.lock:
             self.pod_events += 1
+            if kind == "DELETED" or meta.get("deletionTimestamp"):
+                self.deleting_wall.setdefault(name, wall)
             if kind == "DELETED":
                 self.pods.pop(name, None)
                 self.gone.setdefault(name, now)
@@ -555,6 +560,7 @@ def run(args: argparse.Namespace) -> dict:
                     timed_out = exc
                 flip_wall = time.monotonic() - flip_t0
                 spec_to_decision, decision_to_pods, spec_to_pods, made_to_pods = [], [], [], []
+                made_to_deleting = []  # suspend: to the last of the search's pods marked for deletion
                 with tracker.lock:
                     for n in names:
                         t_spec = patched[n]
@@ -567,9 +573,9 @@ def run(args: argparse.Namespace) -> dict:
                             tracker.first_seen, tracker.first_seen_wall)
                         if suspend:
                             mine = [p for p in before[n] if p in seen]
-                        else:
-                            mine = [p for p, t in seen.items()
-                                    if t >= t_spec and p.startswith(n + "-") and p not in before[n]]
+                        else:  # new pods since the decision was made (its pods may beat this PATCH's reply)
+                            mine = [p for p, t in seen.items() if p.startswith(n + "-") and p not in before[n]
+                                    and (seen_wall[p] >= made if made is not None else t >= t_spec)]
                         # resume: the moment the search's pods number gpus.max again (later ones are new work)
                         want = len(before[n]) if suspend else args.gpus
                         last_pod = sorted(mine, key=seen.get)[want - 1] if len(mine) >= want > 0 else None
@@ -580,6 +586,10 @@ def run(args: argparse.Namespace) -> dict:
                             if t_dec is not None:
                                 decision_to_pods.append(seen[last_pod] - t_dec)
                                 made_to_pods.append(seen_wall[last_pod] - made)
+                        if suspend and made is not None:
+                            marked = [tracker.deleting_wall[p] for p in before[n] if p in tracker.deleting_wall]
+                            if len(marked) == len(before[n]):
+                                made_to_deleting.append(max(marked) - made)
                 meter.mark(phase)
                 result[phase] = {
                     "wall_seconds": round(flip_wall, 2),
@@ -589,6 +599,8 @@ def run(args: argparse.Namespace) -> dict:
                     "decision_made_to_last_pod_seconds": summary(made_to_pods),
                     "spec_to_last_pod_seconds": summary(spec_to_pods),
                 }
+                if suspend:
+                    result[phase]["decision_made_to_last_deletion_seconds"] = summary(made_to_deleting)
                 print(f"{phase}: {json.dumps(result[phase])}", flush=True)
                 if timed_out is not None:
                     raise timed_out

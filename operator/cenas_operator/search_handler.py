@@ -444,8 +444,14 @@ def _act(memo: kopf.Memo, search: dict, state: SearchState, plan: Assignment, vi
             logger.info("trial %s exists already", name)
 
     def flip(name: str, suspend: bool) -> None:
-        follow(name, objects.patch_namespaced_custom_object(GROUP, VERSION, namespace, "nastrials", name,
-                                                            {"spec": {"suspend": suspend}}))
+        with memo.trial_work.lock((namespace, search_name, name)):  # see trial_handler.start_resumed
+            if not suspend:
+                try:
+                    trial_handler.start_resumed(memo, (namespace, search_name, name), search)
+                except Exception as exc:  # the look after the flip creates the pod then
+                    logger.warning("trial %s: %s (its pod follows the flip)", name, exc)
+            follow(name, objects.patch_namespaced_custom_object(GROUP, VERSION, namespace, "nastrials", name,
+                                                                {"spec": {"suspend": suspend}}))
 
     writes = [partial(create, name) for name in plan.create]
     writes += [partial(flip, name, suspend) for name, suspend in plan.set_suspend.items()]

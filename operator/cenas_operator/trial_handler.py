@@ -17,6 +17,7 @@ import contextvars
 import datetime as dt
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -28,6 +29,7 @@ from cenas_operator.api import GROUP, LABEL_SEARCH, VERSION, TrialConditionType
 from cenas_operator.bodies import pod_summary, slim
 from cenas_operator.builders import LABEL_TRIAL, build_pod, pod_name
 from cenas_operator.conditions import find, is_true
+from cenas_operator.kube import json_call
 from cenas_operator.status_diff import changed
 from cenas_operator.trials import UNCLEAN, adopt_next_attempt, plan_trial
 from cenas_operator.workqueue import WorkQueue, run_workers
@@ -35,6 +37,7 @@ from cenas_operator.workqueue import WorkQueue, run_workers
 log = logging.getLogger(__name__)
 Key = tuple[str, str, str]  # (namespace, search, trial)
 ERROR_BACKOFF_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)  # a failing look (API conflict, timeout) is retried
+CREATED_POD_TRUST_SECONDS = 30.0  # a pod our create returned stands for the index's this long (note_pod)
 
 
 @dataclass
@@ -46,19 +49,45 @@ class TrialWork:
     pods: object = None  # kopf's pods_by_name index
     posting: contextvars.Context | None = None  # a handler's context, in which kopf.event can post
     written: dict[Key, dict] = field(default_factory=dict)  # the newest trial body a write of ours returned
+    last_pod: dict[Key, tuple[str, dict | None, float]] = field(default_factory=dict)  # see note_pod
     failures: dict[Key, int] = field(default_factory=dict)
-    _locks: dict[Key, threading.Lock] = field(default_factory=dict)
+    _locks: dict[Key, threading.RLock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
 
-    def lock(self, key: Key) -> threading.Lock:
+    def lock(self, key: Key) -> threading.RLock:
+        """The trial's lock (reentrant: the search loop holds it around a resumption and the look after it)."""
         with self._guard:
-            return self._locks.setdefault(key, threading.Lock())
+            return self._locks.setdefault(key, threading.RLock())
 
     def forget(self, key: Key) -> None:
         with self._guard:
             self._locks.pop(key, None)
+            self.last_pod.pop(key, None)
         self.written.pop(key, None)
         self.failures.pop(key, None)
+
+    def note_pod(self, key: Key, name: str, pod: dict | None) -> None:
+        """The trial's newest pod as our create returned it, or None: the watch saw it deleted. The pod index
+        lags both, and a pod missing from it would otherwise be read from the API to tell "not there yet"
+        from "gone" (a GET per pod started and per pod stopped). Pod names are never reused (one per
+        attempt), so a deletion seen is final: a creation does not overwrite it. A creation is trusted for
+        CREATED_POD_TRUST_SECONDS: a pod the index has not shown by then is read again."""
+        with self._guard:
+            last = self.last_pod.get(key)
+            if pod is None or last is None or last[:2] != (name, None):
+                self.last_pod[key] = (name, pod, time.monotonic())
+
+    def pod(self, key: Key, name: str) -> tuple[dict | None, bool]:
+        """(the trial's pod `name`, whether that is known): the index's; else what note_pod knows; else
+        (None, False): the API must be asked."""
+        indexed = next(iter(self.pods.get((key[0], name), [])), None)
+        if indexed is not None:
+            return indexed, True
+        last = self.last_pod.get(key)
+        if last is None or last[0] != name:
+            return None, False
+        gone, recent = last[1] is None, time.monotonic() - last[2] < CREATED_POD_TRUST_SECONDS
+        return (last[1], True) if gone or recent else (None, False)
 
 
 def _newer(a: dict, b: dict) -> bool:
@@ -119,11 +148,14 @@ async def on_trial_event(event, namespace, name, labels, memo: kopf.Memo, trials
         work.queue.add(key)
 
 
-async def on_pod_event(event, namespace, labels, memo: kopf.Memo, trials_by_search, pods_by_name, **_) -> None:
+async def on_pod_event(event, namespace, name, labels, memo: kopf.Memo, trials_by_search, pods_by_name,
+                       **_) -> None:
     """A trainer pod changed (scheduled, running, finished, gone): its trial has something to notice."""
     work = capture(memo, trials_by_search, pods_by_name)
     key = trial_key(namespace, labels, (labels or {}).get(LABEL_TRIAL, ""))
     if key is not None and key[2]:
+        if event.get("type") == "DELETED":
+            work.note_pod(key, name, None)
         work.queue.add(key)
 
 
@@ -164,7 +196,7 @@ def start_workers(memo: kopf.Memo) -> None:
 # ---- one look at one trial ------------------------------------------------------------------------------
 def _read_pod(core: client.CoreV1Api, namespace: str, name: str) -> dict | None:
     try:
-        return core.api_client.sanitize_for_serialization(core.read_namespaced_pod(name, namespace))
+        return json_call(core.read_namespaced_pod, name, namespace)
     except client.ApiException as exc:
         if exc.status == 404:
             return None
@@ -196,8 +228,39 @@ def _post(work: TrialWork, memo: kopf.Memo, trial: dict, reason: str, message: s
                                        context=work.posting.copy())
 
 
-def _index_pod(work: TrialWork, namespace: str, name: str) -> dict | None:
-    return next(iter(work.pods.get((namespace, name), [])), None)
+def _create_pod(memo: kopf.Memo, key: Key, search: dict, trial: dict, attempt: int) -> None:
+    manifest = build_pod(search, trial, attempt, memo.settings)
+    try:
+        created = json_call(client.CoreV1Api(memo.api).create_namespaced_pod, key[0], manifest)
+    except client.ApiException as exc:
+        if exc.status != 409:
+            raise
+        log.info("pod %s exists already", manifest["metadata"]["name"])
+        return
+    memo.trial_work.note_pod(key, manifest["metadata"]["name"], pod_summary(created))
+
+
+def start_resumed(memo: kopf.Memo, key: Key, search: dict) -> None:
+    """Create the pod of a suspended trial that the search loop is about to resume, before the loop writes
+    the trial's spec.suspend: a resumption then waits for one round trip to the API server, not two. The
+    caller holds the trial's lock until it has written the flip and reconciled the trial with the body the
+    write returned, so no look in between sees the pod of a trial still suspended (it would stop it); that
+    look adopts the pod (adopt_next_attempt) and writes the status. Anything uncertain (the current pod not
+    known without a read, a pod still shutting down) is left to that look."""
+    work: TrialWork = memo.trial_work
+    trial = _current(work, key)
+    if trial is None:
+        return
+    attempt = (trial.get("status") or {}).get("attempt") or 0
+    if work.pod(key, pod_name(key[2], attempt + 1))[0] is not None:
+        return  # created already
+    pod, known = work.pod(key, pod_name(key[2], attempt)) if attempt else (None, True)
+    if not known:
+        return
+    resumed = {**trial, "spec": {**trial["spec"], "suspend": False}}
+    plan = plan_trial(resumed, pod, dt.datetime.now(dt.UTC))
+    if plan.create_attempt:
+        _create_pod(memo, key, search, trial, plan.create_attempt)
 
 
 def reconcile(memo: kopf.Memo, key: Key, fresh: dict | None = None, search: dict | None = None) -> float | None:
@@ -216,13 +279,13 @@ def reconcile(memo: kopf.Memo, key: Key, fresh: dict | None = None, search: dict
         if trial is None:
             return None  # deleted
         status = trial.get("status") or {}  # as the API has it: what the status patch is computed against
-        next_pod = _index_pod(work, namespace, pod_name(name, (status.get("attempt") or 0) + 1))
+        next_pod, _ = work.pod(key, pod_name(name, (status.get("attempt") or 0) + 1))
         trial, adopted = adopt_next_attempt(trial, next_pod)
         attempt = (trial.get("status") or {}).get("attempt") or 0
         pod = None
         if attempt:
-            pod = _index_pod(work, namespace, pod_name(name, attempt))
-            if pod is None and _expects_pod(trial):  # gone, or not in the index yet: ask the API
+            pod, known = work.pod(key, pod_name(name, attempt))
+            if not known and _expects_pod(trial):  # gone, or not in the index yet: ask the API
                 pod = _read_pod(core, namespace, pod_name(name, attempt))
         now = dt.datetime.now(dt.UTC)
         plan = plan_trial(trial, pod, now)
@@ -241,7 +304,7 @@ def reconcile(memo: kopf.Memo, key: Key, fresh: dict | None = None, search: dict
 
         if plan.delete_pod:
             try:
-                core.delete_namespaced_pod(plan.delete_pod, namespace)  # the pod's own grace period
+                json_call(core.delete_namespaced_pod, plan.delete_pod, namespace)  # the pod's own grace period
             except client.ApiException as exc:
                 if exc.status != 404:
                     raise
@@ -250,13 +313,7 @@ def reconcile(memo: kopf.Memo, key: Key, fresh: dict | None = None, search: dict
             if search is None:  # retrying cannot help: say so once and wait for the trial to change
                 log.error("trial %s/%s has no NASSearch owner: it cannot be run", namespace, name)
                 return None
-            manifest = build_pod(search, trial, plan.create_attempt, memo.settings)
-            try:
-                core.create_namespaced_pod(namespace, manifest)
-            except client.ApiException as exc:
-                if exc.status != 409:
-                    raise
-                log.info("pod %s exists already", manifest["metadata"]["name"])
+            _create_pod(memo, key, search, trial, plan.create_attempt)
         diff = changed(status, adopted | plan.status)
         if diff:
             work.written[key] = slim(objects.patch_namespaced_custom_object_status(

@@ -1,9 +1,15 @@
 import asyncio
+import time
 
+import kopf
+
+from cenas_operator import trial_handler
 from cenas_operator.trial_handler import (
+    CREATED_POD_TRUST_SECONDS,
     Key,
     TrialWork,
     _current,
+    on_pod_event,
     pods_by_name,
     trial_key,
     unfinished,
@@ -69,3 +75,74 @@ def test_the_pod_of_the_next_attempt_is_adopted_with_the_status_still_to_write()
     assert adopt_next_attempt(stale, None) == (stale, {})
     # A trial re-read after its write landed (attempt 3 already) does not take its own pod as a fourth.
     assert adopt_next_attempt(trial("t", 9, attempt=3), pod) == (trial("t", 9, attempt=3), {})
+
+
+def test_a_pod_our_create_returned_is_known_until_the_index_shows_it(monkeypatch):
+    work = work_with([])
+    assert work.pod(KEY, "t-a1") == (None, False)  # nothing known: the API must be asked
+    work.note_pod(KEY, "t-a1", {"metadata": {"name": "t-a1"}, "status": {"phase": "Pending"}})
+    assert work.pod(KEY, "t-a1") == ({"metadata": {"name": "t-a1"}, "status": {"phase": "Pending"}}, True)
+    assert work.pod(KEY, "t-a2") == (None, False)  # another attempt's pod
+    work.pods[("ns", "t-a1")] = [{"metadata": {"name": "t-a1"}, "status": {"phase": "Running"}}]
+    assert work.pod(KEY, "t-a1")[0]["status"]["phase"] == "Running"  # the index wins
+    del work.pods[("ns", "t-a1")]
+    later = time.monotonic() + CREATED_POD_TRUST_SECONDS + 1
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    assert work.pod(KEY, "t-a1") == (None, False)  # never shown by the index: read it again
+
+
+def test_a_pod_seen_deleted_stays_gone():
+    work = work_with([])
+    work.note_pod(KEY, "t-a1", None)
+    work.note_pod(KEY, "t-a1", {"metadata": {"name": "t-a1"}})  # a create answered after the deletion
+    assert work.pod(KEY, "t-a1") == (None, True)
+    work.note_pod(KEY, "t-a2", {"metadata": {"name": "t-a2"}})  # the next attempt's pod
+    assert work.pod(KEY, "t-a2") == ({"metadata": {"name": "t-a2"}}, True)
+    work.forget(KEY)
+    assert work.pod(KEY, "t-a2") == (None, False)
+
+
+def test_a_pod_deletion_on_the_watch_is_noted_and_queues_the_trial():
+    work = work_with([])
+    memo = kopf.Memo(trial_work=work)
+    labels = {"cenas.dev/search": "s", "cenas.dev/trial": "t"}
+    asyncio.run(on_pod_event({"type": "DELETED"}, "ns", "t-a1", labels, memo, work.trials, work.pods))
+    assert work.pod(KEY, "t-a1") == (None, True)
+    assert len(work.queue) == 1
+
+
+SUSPENDED = [{"type": "Running", "status": "False", "reason": "Suspended", "lastTransitionTime": "2026-12-01T00:00:00Z"},
+             {"type": "Suspended", "status": "True", "reason": "Suspended", "lastTransitionTime": "2026-12-01T00:00:00Z"}]
+
+
+def resuming(work: TrialWork, monkeypatch) -> list[int]:
+    """The attempts start_resumed creates pods for (the API write itself is the integration tests' part)."""
+    created = []
+    monkeypatch.setattr(trial_handler, "_create_pod", lambda memo, key, search, trial, attempt: created.append(attempt))
+    trial_handler.start_resumed(kopf.Memo(trial_work=work), KEY, search={})
+    return created
+
+
+def suspended_trial() -> dict:
+    body = trial("t", 20, attempt=1, conditions=SUSPENDED)
+    body["spec"]["suspend"] = True
+    return body
+
+
+def test_a_suspended_trial_about_to_resume_gets_its_next_pod_first(monkeypatch):
+    work = work_with([suspended_trial()])
+    work.note_pod(KEY, "t-a1", None)  # its last pod is gone
+    assert resuming(work, monkeypatch) == [2]
+
+
+def test_a_resumption_leaves_the_pod_to_the_look_after_the_flip_when_unsure(monkeypatch):
+    work = work_with([suspended_trial()])
+    assert resuming(work, monkeypatch) == []  # the last pod: not known without a read
+    work.pods[("ns", "t-a1")] = [{"metadata": {"name": "t-a1", "deletionTimestamp": "2026-12-01T00:00:01Z"},
+                                  "status": {"phase": "Running"}}]
+    assert resuming(work, monkeypatch) == []  # still shutting down
+    work.pods.clear()
+    work.note_pod(KEY, "t-a1", None)
+    work.note_pod(KEY, "t-a2", {"metadata": {"name": "t-a2"}, "status": {"phase": "Pending"}})
+    assert resuming(work, monkeypatch) == []  # created already
+    assert resuming(work_with([]), monkeypatch) == []  # no such trial
