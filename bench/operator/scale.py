@@ -396,13 +396,15 @@ def all_trials_suspended(objects: client.CustomObjectsApi) -> bool:
     return True
 
 
-def flip(objects: client.CustomObjectsApi, names: list[str], suspend: bool) -> dict[str, float]:
-    patched = {}
+def flip(objects: client.CustomObjectsApi, names: list[str], suspend: bool) -> tuple[dict, dict]:
+    """(search -> when its PATCH was sent, -> when it returned). The operator may decide before the reply."""
+    sent, patched = {}, {}
     for name in names:
+        sent[name] = time.monotonic()
         objects.patch_namespaced_custom_object(GROUP, VERSION, NAMESPACE, "nassearches", name,
                                                {"spec": {"suspend": suspend}})
         patched[name] = time.monotonic()
-    return patched
+    return sent, patched
 
 
 def scrape_reconcile(port: int) -> dict | None:
@@ -537,7 +539,7 @@ def run(args: argparse.Namespace) -> dict:
                 target = 0 if suspend else args.gpus
                 before = {n: tracker.pods_of(n) for n in names}
                 flip_t0 = time.monotonic()
-                patched = flip(objects, names, suspend)
+                sent, patched = flip(objects, names, suspend)
                 if suspend:
                     def done(before=before):
                         # every pod gone and every trial's suspension recorded (Suspended=True, not Suspending):
@@ -566,7 +568,7 @@ def run(args: argparse.Namespace) -> dict:
                         t_spec = patched[n]
                         t_dec = made = None
                         for t, last in tracker.decisions[n]:
-                            if t >= t_spec and last.get("targetGPUs") == target:
+                            if t >= sent[n] and last.get("targetGPUs") == target:
                                 t_dec, made = t, parse_time(last["time"]).timestamp()
                                 break
                         seen, seen_wall = (tracker.gone, tracker.gone_wall) if suspend else (

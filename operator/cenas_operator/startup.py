@@ -22,16 +22,24 @@ log = logging.getLogger(__name__)
 ROUTINE_HANDLERS = ("trial-events", "pod-events", "search-loop")
 
 
+# Kinds kopf watches for indexes and event handlers only: no creation, update, field or deletion handler
+# (main.py; a unit test checks), so nothing ever compares their diff base.
+WATCH_ONLY_KINDS = ("Pod", "NASTrial")
+
+
 class LeanDiffBase(kopf.AnnotationsDiffBaseStorage):
-    """kopf's diff base (what its change detection compares), built from the fields it keeps instead of a
-    deep copy of the whole body: kopf builds one for every watch event of every watched kind, and a pod's or
-    a trial's status and managedFields, which it drops, are most of the body. The essence is the same."""
+    """kopf's diff base (what its change detection compares), built for every watch event of every watched
+    kind: empty for the kinds nothing compares it for (a copy of a pod per event is most of what kopf does
+    with it), and from the fields kopf keeps instead of a deep copy of the whole body for the others (their
+    status and managedFields, which it drops, are most of a body). The essence is the same."""
 
     KEPT_METADATA = ("name", "namespace", "labels", "annotations", "ownerReferences")
 
     def build(self, *, body, extra_fields=None):
         if extra_fields:  # a handler on a status or metadata field: kopf's own way
             return super().build(body=body, extra_fields=extra_fields)
+        if body.get("kind") in WATCH_ONLY_KINDS:
+            return {}
         meta = body.get("metadata") or {}
         lean = {key: value for key, value in body.items() if key not in ("metadata", "status")}
         lean["metadata"] = {key: meta[key] for key in self.KEPT_METADATA if key in meta}

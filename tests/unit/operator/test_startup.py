@@ -25,8 +25,17 @@ def body(kind: str) -> kopf.Body:
 
 
 def test_the_lean_diff_base_is_kopfs_essence():
-    for kind in ("Pod", "NASSearch", "ReplicaSet"):
+    for kind in ("NASSearch", "ReplicaSet"):
         assert LeanDiffBase().build(body=body(kind)) == kopf.AnnotationsDiffBaseStorage().build(body=body(kind))
+
+
+def test_watch_only_kinds_have_no_handler_that_compares_a_diff_base(monkeypatch):
+    monkeypatch.setenv("CENAS_FORECASTER_URL", "http://forecaster")
+    import cenas_operator.main  # noqa: F401  (registers the handlers)
+
+    changing = {h.selector.any_name for h in kopf.get_default_registry()._changing.get_all_handlers()}
+    assert changing == {"nassearches"}  # pods and nastrials (WATCH_ONLY_KINDS) are not among them
+    assert LeanDiffBase().build(body=body("Pod")) == {} and LeanDiffBase().build(body=body("NASTrial")) == {}
 
 
 def test_the_lean_diff_base_leaves_field_handlers_to_kopf():
