@@ -588,7 +588,7 @@ def run(args: argparse.Namespace) -> dict:
                             if t_dec is not None:
                                 decision_to_pods.append(seen[last_pod] - t_dec)
                                 made_to_pods.append(seen_wall[last_pod] - made)
-                        if suspend and made is not None:
+                        if suspend and made is not None and before[n]:
                             marked = [tracker.deleting_wall[p] for p in before[n] if p in tracker.deleting_wall]
                             if len(marked) == len(before[n]):
                                 made_to_deleting.append(max(marked) - made)

@@ -30,8 +30,8 @@ WATCH_ONLY_KINDS = ("Pod", "NASTrial")
 class LeanDiffBase(kopf.AnnotationsDiffBaseStorage):
     """kopf's diff base (what its change detection compares), built for every watch event of every watched
     kind: empty for the kinds nothing compares it for (a copy of a pod per event is most of what kopf does
-    with it), and from the fields kopf keeps instead of a deep copy of the whole body for the others (their
-    status and managedFields, which it drops, are most of a body). The essence is the same."""
+    with it), and for the others from the fields kopf keeps instead of a deep copy of the whole body (their
+    status and managedFields, which it drops, are most of a body): there the essence is kopf's own."""
 
     KEPT_METADATA = ("name", "namespace", "labels", "annotations", "ownerReferences")
 
