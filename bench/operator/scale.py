@@ -346,13 +346,16 @@ class Meter:
                 cpu[name] = cpu_seconds(pid)
         self.marks.append((label, time.monotonic(), cpu))
 
-    def phases(self) -> dict:
+    def phases(self, operator_rss: list[tuple[float, float]]) -> dict:
+        """Per phase: wall and CPU seconds, and the operator's largest sampled RSS (where memory grows)."""
         out = {}
         for (_, t0, c0), (label, t1, c1) in zip(self.marks, self.marks[1:], strict=False):
             wall = t1 - t0
+            rss = [mb for t, mb in operator_rss if t0 <= t <= t1]
             out[label] = {"wall_seconds": round(wall, 1), "cpu_seconds": {
                 n: round(c1[n] - c0[n], 1) for n in c1 if n in c0}, "cores": {
-                n: round((c1[n] - c0[n]) / wall, 3) for n in c1 if n in c0 and wall > 0}}
+                n: round((c1[n] - c0[n]) / wall, 3) for n in c1 if n in c0 and wall > 0},
+                "operator_max_rss_mb": _r(max(rss), 1) if rss else None}
         return out
 
 
@@ -622,7 +625,7 @@ def run(args: argparse.Namespace) -> dict:
         mem = memory_mb(pid)
         result["operator_peak_rss_mb"] = _r(mem["VmHWM"], 1)
         result["operator_rss_end_mb"] = _r(mem["VmRSS"], 1)
-        result["phases"] = meter.phases()
+        result["phases"] = meter.phases(sampler.samples)
         total_wall = meter.marks[-1][1] - meter.marks[0][1]
         total_cpu = meter.marks[-1][2]["operator"] - meter.marks[0][2]["operator"]
         result["operator_cpu_seconds"] = round(total_cpu, 1)

@@ -2,7 +2,7 @@
 selection, the sampling and evaluation pools), its serialisable state, and the NAS simulation and
 benchmark (`python -m cenas_operator.search benchmark`). docs/SEARCH.md describes all of it.
 
-The operator imports `engine` and `pareto` only (numpy; scikit-learn once a tree is split); the simulation
+The operator imports `engine` and `pareto` only (numpy: the LaMOO SVM is `svm.py`, not scikit-learn); the simulation
 modules add scipy (the supernet model) and the benchmark reads traces through `cenas_operator.policy`.
 """
 

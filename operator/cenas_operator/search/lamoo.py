@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
 from .pareto import domination_counts, hypervolume
-
-if TYPE_CHECKING:
-    from sklearn.svm import SVC
+from .svm import SVC
 
 NodeSelect = Literal["leaf", "mcts"]
 
@@ -114,13 +112,7 @@ def _subsample(labels: np.ndarray, limit: int, rng: np.random.Generator) -> np.n
 
 
 def _fit_svm(x: np.ndarray, labels: np.ndarray, cfg: TreeConfig) -> SVC:
-    # Imported on the first split: scikit-learn is 70 MB of an operator's memory, and a search needs it only
-    # once it has results to partition.
-    from sklearn.svm import SVC
-
-    svm = SVC(kernel=cfg.kernel, degree=cfg.degree, gamma="scale", C=cfg.svm_c)
-    svm.fit(x, labels)
-    return svm
+    return SVC(kernel=cfg.kernel, degree=cfg.degree, C=cfg.svm_c).fit(x, labels)
 
 
 class Tree:

@@ -241,13 +241,17 @@ def test_operator_space_is_every_cell_in_index_order(table):
         Space.nb201("latency")
 
 
-def test_the_operator_side_imports_no_torch_forecaster_plotting_nor_sklearn_before_a_split():
+def test_the_operator_side_imports_no_torch_forecaster_plotting_sklearn_nor_scipy_even_after_a_split():
     import subprocess
     import sys
 
     code = (
-        "import sys, cenas_operator.search.engine, cenas_operator.search.allocation; "
-        "print(sorted(m for m in ('torch', 'cenas_forecaster', 'matplotlib', 'sklearn') if m in sys.modules))"
+        "import sys, numpy as np, cenas_operator.search.engine, cenas_operator.search.allocation\n"
+        "from cenas_operator.search.lamoo import Tree, TreeConfig\n"
+        "rng = np.random.default_rng(0)\n"
+        "tree = Tree(rng.integers(0, 5, (40, 6)) / 5, rng.random((40, 2)), np.zeros(2), TreeConfig(), seed=1)\n"
+        "assert tree.root.svm is not None\n"
+        "print(sorted(m for m in ('torch', 'cenas_forecaster', 'matplotlib', 'sklearn', 'scipy') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "[]"
