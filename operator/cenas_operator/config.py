@@ -17,6 +17,9 @@ class Settings:
     """Per-request timeout towards the forecaster."""
     forecast_max_age_seconds: int = 6 * 3600
     """A cached forecast older than this is stale: the rule-based fallback takes over."""
+    forecast_reuse_seconds: float = 60.0
+    """Grid seconds a fetched forecast serves every search of its location without a new request (the
+    service issues one per hour; an outage is noticed this much later). 0: a request per decision."""
     default_policy: Policy = Policy.PPO
     default_mode: CarbonMode = CarbonMode.ACTIVE
     namespaces: tuple[str, ...] = ()
@@ -77,6 +80,8 @@ class Settings:
                      "planning_gpu_hours_per_epoch"):
             if getattr(settings, name) <= 0:
                 raise ValueError(f"CENAS_{name.upper()} must be positive")
+        if settings.forecast_reuse_seconds < 0:
+            raise ValueError("CENAS_FORECAST_REUSE_SECONDS must not be negative")
         if settings.fallback_intensity_grams_per_kilowatt_hour <= 0:
             raise ValueError("CENAS_FALLBACK_INTENSITY_GRAMS_PER_KILOWATT_HOUR must be positive")
         return settings

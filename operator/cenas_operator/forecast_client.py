@@ -114,6 +114,7 @@ class ForecastClient:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
         on_request: Callable[[str, bool], None] | None = None,
+        reuse_seconds: float = 0.0,
     ):
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout_seconds, transport=transport)
         self._max_age_seconds = max_age_seconds
@@ -122,6 +123,8 @@ class ForecastClient:
         self._clock = clock
         self._on_request = on_request or (lambda endpoint, ok: None)  # metrics hook: (endpoint, success)
         self._cache: dict[str, Forecast] = {}
+        self._reuse_seconds = reuse_seconds
+        self._fetched: dict[str, tuple[float, Forecast]] = {}  # location -> (clock time, forecast fetched)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -152,6 +155,15 @@ class ForecastClient:
         self._on_request(path, False)
         raise ForecastUnavailable(f"{path}?location={location}: {last}")
 
+    def recent(self, location: str) -> Forecast | None:
+        """The forecast fetched for `location` less than `reuse_seconds` ago, or None. Synchronous and
+        request-free, so a handler thread need not wait for the event loop: the service issues one forecast
+        per hour, and 100 searches deciding in the same minute need one request, not 100."""
+        fetched = self._fetched.get(location)
+        if fetched is None or self._clock() - fetched[0] >= self._reuse_seconds:
+            return None
+        return fetched[1]
+
     async def forecast(self, location: str) -> Forecast:
         """The current forecast; on failure the cached one while it is fresh, else ForecastUnavailable."""
         try:
@@ -162,6 +174,7 @@ class ForecastClient:
                 return Forecast(**{**cached.__dict__, "from_cache": True})
             raise ForecastUnavailable(f"{failure} (no fresh cached forecast)") from failure
         self._cache[location] = forecast
+        self._fetched[location] = (self._clock(), forecast)
         return forecast
 
     async def intensity(self, location: str) -> Observation:

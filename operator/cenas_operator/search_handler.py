@@ -382,7 +382,8 @@ def reconcile_search(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger
 def _decide(memo, spec, facts: SearchFacts, state: SearchState, target: int, cond, conds) -> DecisionRecord:
     settings = memo.settings
     try:
-        forecast = _await(memo, memo.forecasts.forecast(spec.carbon.location))
+        forecast = memo.forecasts.recent(spec.carbon.location) or _await(
+            memo, memo.forecasts.forecast(spec.carbon.location))
     except ForecastUnavailable as exc:
         cond(SC.FORECAST_AVAILABLE, False, "ForecasterUnreachable", str(exc)[:1000])
         metrics.set_forecast(spec.carbon.location, intensity_grams_per_kilowatt_hour=None,

@@ -93,6 +93,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_) -> No
         # Ages are grid time: a replayed trace at 360x makes a forecast stale 360 times sooner.
         max_age_seconds=memo.settings.forecast_max_age_seconds / memo.settings.time_scale,
         on_request=metrics.record_forecast_request,
+        reuse_seconds=memo.settings.forecast_reuse_seconds / memo.settings.time_scale,
     )
     memo.ppo, memo.ppo_version = load_policy()
     memo.search_cache, memo.spaces, memo.intensities, memo.totals = {}, {}, {}, {}

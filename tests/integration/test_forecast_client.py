@@ -117,6 +117,30 @@ def test_outage_serves_the_cached_forecast_while_fresh_then_fails(service):
     assert (cached.median_grams_per_kilowatt_hour == first.median_grams_per_kilowatt_hour).all()
 
 
+def test_a_recent_forecast_is_reused_without_a_request_until_the_reuse_window_ends(service):
+    now = [1000.0]
+    requests = []
+
+    async def go():
+        client = ForecastClient(service.url, reuse_seconds=60, clock=lambda: now[0],
+                                on_request=lambda endpoint, ok: requests.append(endpoint))
+        try:
+            assert client.recent(LOCATION) is None  # nothing fetched yet
+            first = await client.forecast(LOCATION)
+            now[0] += 59.0
+            reused = client.recent(LOCATION)
+            now[0] += 1.0
+            expired = client.recent(LOCATION)
+            return first, reused, expired
+        finally:
+            await client.aclose()
+
+    first, reused, expired = run(go())
+    assert reused is first and expired is None
+    assert requests == ["/v1/forecasts/current"]  # the reuse asked nothing
+    assert ForecastClient(service.url).recent(LOCATION) is None  # reuse is off by default
+
+
 @pytest.mark.parametrize("levels, values", [([0.5, 0.1], [1.0, 2.0]), ([0.1, 0.5], [1.0]),
                                              ([0.1, 1.5], [1.0, 2.0]), ([0.1, 0.5], [1.0, 0.0])])
 def test_a_partial_or_disordered_quantile_list_rejects_the_forecast(levels, values):

@@ -31,3 +31,10 @@ def test_malformed_value_names_the_variable():
         Settings.from_env({"CENAS_METRICS_PORT": "ninety"})
     with pytest.raises(ValueError, match="CENAS_DEFAULT_POLICY"):
         Settings.from_env({"CENAS_DEFAULT_POLICY": "Greedy"})
+
+
+def test_forecast_reuse_is_on_by_default_and_never_negative():
+    assert Settings.from_env({}).forecast_reuse_seconds == 60.0
+    assert Settings.from_env({"CENAS_FORECAST_REUSE_SECONDS": "0"}).forecast_reuse_seconds == 0.0
+    with pytest.raises(ValueError, match="CENAS_FORECAST_REUSE_SECONDS must not be negative"):
+        Settings.from_env({"CENAS_FORECAST_REUSE_SECONDS": "-1"})
