@@ -122,9 +122,9 @@ class ForecastClient:
         self._backoff_seconds = backoff_seconds
         self._clock = clock
         self._on_request = on_request or (lambda endpoint, ok: None)  # metrics hook: (endpoint, success)
-        self._cache: dict[str, Forecast] = {}
+        self._cache: dict[str, Forecast] = {}  # the last forecast fetched per location
+        self._fetched_at: dict[str, float] = {}  # when it was fetched (clock time)
         self._reuse_seconds = reuse_seconds
-        self._fetched: dict[str, tuple[float, Forecast]] = {}  # location -> (clock time, forecast fetched)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -159,10 +159,10 @@ class ForecastClient:
         """The forecast fetched for `location` less than `reuse_seconds` ago, or None. Synchronous and
         request-free, so a handler thread need not wait for the event loop: the service issues one forecast
         per hour, and 100 searches deciding in the same minute need one request, not 100."""
-        fetched = self._fetched.get(location)
-        if fetched is None or self._clock() - fetched[0] >= self._reuse_seconds:
+        fetched_at = self._fetched_at.get(location)
+        if fetched_at is None or self._clock() - fetched_at >= self._reuse_seconds:
             return None
-        return fetched[1]
+        return self._cache[location]
 
     async def forecast(self, location: str) -> Forecast:
         """The current forecast; on failure the cached one while it is fresh, else ForecastUnavailable."""
@@ -174,7 +174,7 @@ class ForecastClient:
                 return Forecast(**{**cached.__dict__, "from_cache": True})
             raise ForecastUnavailable(f"{failure} (no fresh cached forecast)") from failure
         self._cache[location] = forecast
-        self._fetched[location] = (self._clock(), forecast)
+        self._fetched_at[location] = self._clock()
         return forecast
 
     async def intensity(self, location: str) -> Observation:

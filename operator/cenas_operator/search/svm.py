@@ -226,14 +226,13 @@ def _solve(q_full: np.ndarray, qd_full: np.ndarray, y_full: np.ndarray, c: float
     y = y_full.astype(np.float64)
     q, qd = q_full.astype(np.float64), qd_full.copy()
     alpha, status = np.zeros(n), np.full(n, LOWER)
-    grad, grad_bar = np.full(n, -1.0), np.zeros(n)
-    p = np.full(n, -1.0)
+    grad, grad_bar = np.full(n, -1.0), np.zeros(n)  # the linear term is -1 for every sample (C-SVC)
     active, unshrink = n, False
 
     def reorder(perm: np.ndarray) -> None:
-        nonlocal q, qd, y, alpha, status, grad, grad_bar, p, order
+        nonlocal q, qd, y, alpha, status, grad, grad_bar, order
         q, qd, y, alpha, status = q[np.ix_(perm, perm)], qd[perm], y[perm], alpha[perm], status[perm]
-        grad, grad_bar, p, order = grad[perm], grad_bar[perm], p[perm], order[perm]
+        grad, grad_bar, order = grad[perm], grad_bar[perm], order[perm]
 
     def set_status(i: int) -> None:
         status[i] = UPPER if alpha[i] >= c else LOWER if alpha[i] <= 0 else FREE
@@ -241,7 +240,7 @@ def _solve(q_full: np.ndarray, qd_full: np.ndarray, y_full: np.ndarray, c: float
     def reconstruct_gradient() -> None:
         if active == n:
             return
-        grad[active:] = grad_bar[active:] + p[active:]
+        grad[active:] = grad_bar[active:] - 1.0
         for j in np.flatnonzero(status[:active] == FREE):  # ascending, as libsvm adds
             grad[active:] += alpha[j] * q[active:, j]
 
