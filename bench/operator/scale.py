@@ -564,6 +564,13 @@ def run(args: argparse.Namespace) -> dict:
                 except TimeoutError as exc:  # still report the searches whose pods did follow
                     timed_out = exc
                 flip_wall = time.monotonic() - flip_t0
+
+                def decided(sent=sent, target=target):  # the status that records the decision trails the pods
+                    with tracker.lock:
+                        return all(any(t >= sent[n] and last.get("targetGPUs") == target
+                                       for t, last in tracker.decisions[n]) for n in names)
+                with contextlib.suppress(TimeoutError):  # a search without one is left out of the decision figures
+                    wait_until(decided, 30.0, f"the {phase} decisions", every=0.5)
                 spec_to_decision, decision_to_pods, spec_to_pods, made_to_pods = [], [], [], []
                 made_to_deleting = []  # suspend: to the last of the search's pods marked for deletion
                 with tracker.lock:
