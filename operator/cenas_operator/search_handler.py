@@ -14,7 +14,6 @@ import hashlib
 import math
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
@@ -31,6 +30,7 @@ from cenas_operator.builders import build_trial, owner_reference, trial_name
 from cenas_operator.conditions import find, is_true, rfc3339, set_condition
 from cenas_operator.forecast_client import ForecastUnavailable, parse_time
 from cenas_operator.ledger import accrue, counterfactual_grams
+from cenas_operator.priority_pool import PriorityPool
 from cenas_operator.search import FittedTree, Search, SearchConfig, Space, StateError
 from cenas_operator.search_decision import (
     DecisionRecord,
@@ -61,7 +61,8 @@ FAILED_TRIAL_LIMIT = 3  # this many trials in a row failed for good: the search 
 BOOKKEEPING_SAVE_SECONDS = 10.0  # the ledger alone is saved at most this often (see _save_state)
 INTENSITY_TTL_SECONDS = 5.0  # searches of one location share a realized-intensity reading this long
 WRITER_THREADS = 32  # a search pass's writes (trials, their pods) go out in parallel on these, shared
-WRITERS = ThreadPoolExecutor(max_workers=WRITER_THREADS, thread_name_prefix="cenas-writes")
+WRITERS = PriorityPool(WRITER_THREADS, "cenas-writes")
+STARTS_AND_STOPS, BOOKKEEPING = 0, 1  # WRITERS' priorities: writes that create or delete pods go first
 DECISION_FIELDS = tuple(f.alias or f.name for f in Decision.model_fields.values())  # status.lastDecision keys
 
 
@@ -412,7 +413,9 @@ def _act(memo: kopf.Memo, search: dict, state: SearchState, plan: Assignment, vi
          logger) -> None:
     """Create the missing trials, flip spec.suspend, show per-trial grams: independent writes, sent in
     parallel (a search that resumes 16 trials waits for one round trip, not 16). A trial created or flipped
-    is reconciled at once with the body the write returned: its pod is created or deleted in this pass."""
+    is reconciled at once with the body the write returned: its pod is created or deleted in this pass.
+    What starts or stops pods goes out first, in every pass at once (STARTS_AND_STOPS): the pods of trials
+    to resume are created before their flips are written (trial_handler.start_resumed)."""
     objects = client.CustomObjectsApi(memo.api)
     namespace, search_name = search["metadata"]["namespace"], search["metadata"]["name"]
     running = set(plan.running)
@@ -444,18 +447,30 @@ def _act(memo: kopf.Memo, search: dict, state: SearchState, plan: Assignment, vi
                 raise
             logger.info("trial %s exists already", name)
 
-    def flip(name: str, suspend: bool) -> None:
-        with memo.trial_work.lock((namespace, search_name, name)):  # see trial_handler.start_resumed
-            if not suspend:
-                try:
-                    trial_handler.start_resumed(memo, (namespace, search_name, name), search)
-                except Exception as exc:  # the look after the flip creates the pod then
-                    logger.warning("trial %s: %s (its pod follows the flip)", name, exc)
-            follow(name, objects.patch_namespaced_custom_object(GROUP, VERSION, namespace, "nastrials", name,
-                                                                {"spec": {"suspend": suspend}}))
+    def start_pod(name: str) -> None:
+        try:
+            trial_handler.start_resumed(memo, (namespace, search_name, name), search)
+        except Exception as exc:  # the look after the flip creates the pod then
+            logger.warning("trial %s: %s (its pod follows the flip)", name, exc)
 
-    writes = [partial(create, name) for name in plan.create]
-    writes += [partial(flip, name, suspend) for name, suspend in plan.set_suspend.items()]
+    def flip(name: str, suspend: bool) -> None:
+        flipped = False
+        try:
+            written = objects.patch_namespaced_custom_object(GROUP, VERSION, namespace, "nastrials", name,
+                                                             {"spec": {"suspend": suspend}})
+            flipped = True
+            follow(name, written)
+        finally:
+            if not suspend:
+                trial_handler.end_resume(memo, (namespace, search_name, name), flipped)
+
+    resumed = [name for name, suspend in plan.set_suspend.items() if not suspend]
+    first = [partial(create, name) for name in plan.create]
+    first += [partial(flip, name, True) for name, suspend in plan.set_suspend.items() if suspend]
+    first = [WRITERS.submit(STARTS_AND_STOPS, write) for write in first]
+    for future in [WRITERS.submit(STARTS_AND_STOPS, partial(start_pod, name)) for name in resumed]:
+        future.result()  # start_pod raises nothing
+    then = [partial(flip, name, False) for name in resumed]
     for name, grams in state.ledger.trial_grams.items():
         trial = views.get(name)
         if trial is None:
@@ -463,9 +478,9 @@ def _act(memo: kopf.Memo, search: dict, state: SearchState, plan: Assignment, vi
         # Exact once the trial is done; meanwhile only steps worth a PATCH (16 trials x every report adds up).
         step = 0.01 if trial.phase in ("Succeeded", "Failed") else max(1.0, 0.05 * grams)
         if trial.emitted_grams is None or abs(trial.emitted_grams - grams) >= step:
-            writes.append(partial(objects.patch_namespaced_custom_object_status, GROUP, VERSION, namespace,
-                                  "nastrials", name, {"status": {"emittedGrams": round(grams, 3)}}))
-    for future in [WRITERS.submit(write) for write in writes]:
+            then.append(partial(objects.patch_namespaced_custom_object_status, GROUP, VERSION, namespace,
+                                "nastrials", name, {"status": {"emittedGrams": round(grams, 3)}}))
+    for future in first + [WRITERS.submit(BOOKKEEPING, write) for write in then]:
         future.result()  # the first failure fails the pass; the next pass redoes what is missing
 
 

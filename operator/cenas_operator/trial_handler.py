@@ -51,11 +51,12 @@ class TrialWork:
     written: dict[Key, dict] = field(default_factory=dict)  # the newest trial body a write of ours returned
     last_pod: dict[Key, tuple[str, dict | None, float]] = field(default_factory=dict)  # see note_pod
     failures: dict[Key, int] = field(default_factory=dict)
+    resuming: set[Key] = field(default_factory=set)  # see start_resumed
     _locks: dict[Key, threading.RLock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
 
     def lock(self, key: Key) -> threading.RLock:
-        """The trial's lock (reentrant: the search loop holds it around a resumption and the look after it)."""
+        """The trial's lock (reentrant: a look may create a pod, which notes it under the same lock)."""
         with self._guard:
             return self._locks.setdefault(key, threading.RLock())
 
@@ -65,6 +66,7 @@ class TrialWork:
             self.last_pod.pop(key, None)
         self.written.pop(key, None)
         self.failures.pop(key, None)
+        self.resuming.discard(key)
 
     def note_pod(self, key: Key, name: str, pod: dict | None) -> None:
         """The trial's newest pod as our create returned it, or None: the watch saw it deleted. The pod index
@@ -242,25 +244,40 @@ def _create_pod(memo: kopf.Memo, key: Key, search: dict, trial: dict, attempt: i
 
 def start_resumed(memo: kopf.Memo, key: Key, search: dict) -> None:
     """Create the pod of a suspended trial that the search loop is about to resume, before the loop writes
-    the trial's spec.suspend: a resumption then waits for one round trip to the API server, not two. The
-    caller holds the trial's lock until it has written the flip and reconciled the trial with the body the
-    write returned, so no look in between sees the pod of a trial still suspended (it would stop it); that
-    look adopts the pod (adopt_next_attempt) and writes the status. Anything uncertain (the current pod not
-    known without a read, a pod still shutting down) is left to that look."""
+    the trial's spec.suspend: a resumption then waits for one round trip to the API server, not two. Until
+    the loop has written the flip and calls `end_resume`, every look treats the trial as resumed (it would
+    otherwise stop the pod of a trial still suspended) and may adopt the pod (adopt_next_attempt). Anything
+    uncertain (the current pod not known without a read, a pod still shutting down) is left to the look
+    after the flip."""
     work: TrialWork = memo.trial_work
-    trial = _current(work, key)
-    if trial is None:
-        return
-    attempt = (trial.get("status") or {}).get("attempt") or 0
-    if work.pod(key, pod_name(key[2], attempt + 1))[0] is not None:
-        return  # created already
-    pod, known = work.pod(key, pod_name(key[2], attempt)) if attempt else (None, True)
-    if not known:
-        return
-    resumed = {**trial, "spec": {**trial["spec"], "suspend": False}}
-    plan = plan_trial(resumed, pod, dt.datetime.now(dt.UTC))
-    if plan.create_attempt:
-        _create_pod(memo, key, search, trial, plan.create_attempt)
+    with work.lock(key):
+        trial = _current(work, key)
+        if trial is None:
+            return
+        attempt = (trial.get("status") or {}).get("attempt") or 0
+        if work.pod(key, pod_name(key[2], attempt + 1))[0] is not None:
+            return  # created already
+        pod, known = work.pod(key, pod_name(key[2], attempt)) if attempt else (None, True)
+        if not known:
+            return
+        plan = plan_trial(_resumed(trial), pod, dt.datetime.now(dt.UTC))
+        if plan.create_attempt:
+            work.resuming.add(key)
+            _create_pod(memo, key, search, trial, plan.create_attempt)
+
+
+def end_resume(memo: kopf.Memo, key: Key, flipped: bool) -> None:
+    """The search loop is done resuming the trial: its spec.suspend=false is written (`flipped`) or failed
+    to be. Without the flip, a look stops the pod that start_resumed created."""
+    work: TrialWork = memo.trial_work
+    with work.lock(key):
+        work.resuming.discard(key)
+    if not flipped:
+        work.queue.add(key)
+
+
+def _resumed(trial: dict) -> dict:
+    return {**trial, "spec": {**trial["spec"], "suspend": False}}
 
 
 def reconcile(memo: kopf.Memo, key: Key, fresh: dict | None = None, search: dict | None = None) -> float | None:
@@ -278,6 +295,8 @@ def reconcile(memo: kopf.Memo, key: Key, fresh: dict | None = None, search: dict
         trial = _current(work, key)
         if trial is None:
             return None  # deleted
+        if key in work.resuming:  # its flip to spec.suspend=false is on its way (start_resumed)
+            trial = _resumed(trial)
         status = trial.get("status") or {}  # as the API has it: what the status patch is computed against
         next_pod, _ = work.pod(key, pod_name(name, (status.get("attempt") or 0) + 1))
         trial, adopted = adopt_next_attempt(trial, next_pod)
@@ -298,6 +317,8 @@ def reconcile(memo: kopf.Memo, key: Key, fresh: dict | None = None, search: dict
                 if exc.status == 404:
                     return None
                 raise
+            if key in work.resuming:
+                trial = _resumed(trial)
             status = trial.get("status") or {}
             trial, adopted = adopt_next_attempt(trial, next_pod)
             plan = plan_trial(trial, pod, now)

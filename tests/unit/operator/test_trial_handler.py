@@ -146,3 +146,21 @@ def test_a_resumption_leaves_the_pod_to_the_look_after_the_flip_when_unsure(monk
     work.note_pod(KEY, "t-a2", {"metadata": {"name": "t-a2"}, "status": {"phase": "Pending"}})
     assert resuming(work, monkeypatch) == []  # created already
     assert resuming(work_with([]), monkeypatch) == []  # no such trial
+
+
+def test_a_trial_being_resumed_is_looked_at_as_resumed_until_the_flip_is_written(monkeypatch):
+    work = work_with([suspended_trial()])
+    work.note_pod(KEY, "t-a1", None)
+    assert resuming(work, monkeypatch) == [2]
+    assert KEY in work.resuming  # a look now must not stop the new pod of a trial the API shows suspended
+    memo = kopf.Memo(trial_work=work)
+    trial_handler.end_resume(memo, KEY, flipped=True)
+    assert KEY not in work.resuming and len(work.queue) == 0
+
+
+def test_a_resumption_whose_flip_failed_queues_a_look_that_stops_its_pod(monkeypatch):
+    work = work_with([suspended_trial()])
+    work.note_pod(KEY, "t-a1", None)
+    resuming(work, monkeypatch)
+    trial_handler.end_resume(kopf.Memo(trial_work=work), KEY, flipped=False)
+    assert KEY not in work.resuming and len(work.queue) == 1
