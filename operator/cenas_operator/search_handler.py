@@ -465,9 +465,9 @@ def _act(memo: kopf.Memo, search: dict, state: SearchState, plan: Assignment, vi
                 trial_handler.end_resume(memo, (namespace, search_name, name), flipped)
 
     resumed = [name for name, suspend in plan.set_suspend.items() if not suspend]
-    first = [partial(create, name) for name in plan.create]
-    first += [partial(flip, name, True) for name, suspend in plan.set_suspend.items() if suspend]
-    first = [WRITERS.submit(STARTS_AND_STOPS, write) for write in first]
+    starts_and_stops = [partial(create, name) for name in plan.create]
+    starts_and_stops += [partial(flip, name, True) for name, suspend in plan.set_suspend.items() if suspend]
+    first = [WRITERS.submit(STARTS_AND_STOPS, write) for write in starts_and_stops]
     for future in [WRITERS.submit(STARTS_AND_STOPS, partial(start_pod, name)) for name in resumed]:
         future.result()  # start_pod raises nothing
     then = [partial(flip, name, False) for name in resumed]

@@ -280,6 +280,11 @@ def _resumed(trial: dict) -> dict:
     return {**trial, "spec": {**trial["spec"], "suspend": False}}
 
 
+def _as_planned(work: TrialWork, key: Key, trial: dict) -> dict:
+    """The trial a look plans from: resumed while its flip to spec.suspend=false is on its way (start_resumed)."""
+    return _resumed(trial) if key in work.resuming else trial
+
+
 def reconcile(memo: kopf.Memo, key: Key, fresh: dict | None = None, search: dict | None = None) -> float | None:
     """Look at one trial and act; returns the seconds until it must be looked at again (None: at its next
     event). `fresh`: a body newer than the index's (the search loop's patch response); `search`: the owner
@@ -295,8 +300,7 @@ def reconcile(memo: kopf.Memo, key: Key, fresh: dict | None = None, search: dict
         trial = _current(work, key)
         if trial is None:
             return None  # deleted
-        if key in work.resuming:  # its flip to spec.suspend=false is on its way (start_resumed)
-            trial = _resumed(trial)
+        trial = _as_planned(work, key, trial)
         status = trial.get("status") or {}  # as the API has it: what the status patch is computed against
         next_pod, _ = work.pod(key, pod_name(name, (status.get("attempt") or 0) + 1))
         trial, adopted = adopt_next_attempt(trial, next_pod)
@@ -317,8 +321,7 @@ def reconcile(memo: kopf.Memo, key: Key, fresh: dict | None = None, search: dict
                 if exc.status == 404:
                     return None
                 raise
-            if key in work.resuming:
-                trial = _resumed(trial)
+            trial = _as_planned(work, key, trial)
             status = trial.get("status") or {}
             trial, adopted = adopt_next_attempt(trial, next_pod)
             plan = plan_trial(trial, pod, now)
