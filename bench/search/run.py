@@ -28,7 +28,7 @@ TRACES = REPO / "forecaster/cenas_forecaster/data/traces"
 RESULTS = Path(__file__).parent / "results"
 CARBONCAST = ("CISO", "PJM", "ERCO", "DE", "SE", "PL")
 ELECTRICITYMAPS = ("US-CAL-CISO", "DE-LU", "GB")
-METHODS = ("cenas", "vanilla", "oneshot", "heuristic", "random", "cenas_always")
+METHODS = ("cenas", "vanilla", "oneshot", "heuristic", "random", "cenas_always", "cenas_ppo")
 
 
 def runs() -> list[tuple[str, Path, str, str, str]]:
@@ -45,15 +45,19 @@ def fmt(v: float | None, spec: str = ".0f") -> str:
 
 
 def table(results: dict[str, dict]) -> str:
-    head = "| trace | " + " | ".join(f"{m} g" for m in METHODS) + " | vanilla/cenas (every GPU-s) | vanilla/cenas (CE-NAS acct) | cenas reached | s |"
-    lines = [head, "|" + "---|" * (len(METHODS) + 5)]
+    head = ("| trace | " + " | ".join(f"{m} g" for m in METHODS)
+            + " | vanilla/cenas (every GPU-s) | vanilla/cenas (CE-NAS acct) | vanilla/cenas_ppo | cenas reached | s |")
+    lines = [head, "|" + "---|" * (len(METHODS) + 6)]
     for name, r in results.items():
         m = r["methods"]
         ratio = r["ratios"].get("vanilla_over_cenas", {})
         cells = [fmt(m[k]["carbon_to_target_grams"]) for k in METHODS]
+        ppo = r["ratios"].get("vanilla_over_cenas", {}).get("every_gpu_second")
+        ppo_over = r["ratios"].get("cenas_ppo_over_cenas", {}).get("every_gpu_second")
         lines.append(
             f"| {name} | " + " | ".join(cells)
             + f" | {fmt(ratio.get('every_gpu_second'), '.2f')} | {fmt(ratio.get('cenas_accounting'), '.2f')}"
+            + f" | {fmt(ppo / ppo_over if ppo and ppo_over else None, '.2f')}"
             + f" | {m['cenas']['reached_target']:.2f} | {r['setup']['seconds']:.0f} |"
         )
     return "\n".join(lines)

@@ -3,12 +3,17 @@
     .venv/bin/python bench/search/tuning.py constant --predictor supernet          # GPU-hours to the target
     .venv/bin/python bench/search/tuning.py constant --min-results 30
     .venv/bin/python bench/search/tuning.py run-fraction 0.15 0.2 0.25 0.33          # CarbonCast 2020
+    .venv/bin/python bench/search/tuning.py run-fraction 0.15 0.25 --window-hours 96
+    .venv/bin/python bench/search/tuning.py planned 200 300 400                       # cenas_ppo, CarbonCast 2020
 
 constant: cenas_always at a constant intensity, seeds 10..21 (the benchmark uses 0..4), until the target
 hypervolume is held and 64 GPU-hours are spent; prints the GPU-hours to the target and the hypervolume
 held at 64 GPU-hours per seed, and their medians.
 run-fraction: the benchmark's cenas on CarbonCast 2020 (CISO, DE, PJM), 4 seeds x 3 starts, with the
-rule's run fraction replaced; prints the median grams to the target and the share of runs reaching it.
+rule's run fraction (and forecast window) replaced; prints the median grams to the target and the share
+of runs reaching it.
+planned: the same for cenas_ppo (the shipped PPO sets the total GPUs) with the planned full trainings
+replaced.
 """
 
 from __future__ import annotations
@@ -76,17 +81,31 @@ def constant(args: argparse.Namespace) -> None:
     print(f"hypervolume held at {BUDGET_GPU_HOURS:.0f} GPU-hours, median {np.median(held):.3f}")
 
 
-def run_fraction(args: argparse.Namespace) -> None:
+def on_2020(label: str, configs: dict[str, BenchmarkConfig], name: str) -> None:
+    """Method `name` under each config on CarbonCast 2020 (CISO, DE, PJM); prints median grams and reach."""
     table = load_table()
     for region in ("CISO", "DE", "PJM"):
         trace = load_benchmark_trace(REPO / f"forecaster/cenas_forecaster/data/traces/carboncast/{region}.csv.gz",
                                      "ci_direct")
-        for fraction in args.fractions:
-            base = BenchmarkConfig()
-            cfg = replace(base, seeds=4, starts=3, methods=("cenas",), rule=replace(base.rule, run_fraction=fraction))
-            m = run_benchmark(table, trace, "2020-01-03", "2020-12-31", cfg)["methods"]["cenas"]
-            print(f"{region} {fraction}: median grams {m['carbon_to_target_grams']}, reached {m['reached_target']:.2f}",
-                  flush=True)
+        for value, cfg in configs.items():
+            m = run_benchmark(table, trace, "2020-01-03", "2020-12-31", cfg)["methods"][name]
+            print(f"{region} {label} {value}: median grams {m['carbon_to_target_grams']}, "
+                  f"reached {m['reached_target']:.2f}, median GPU-hours {m['gpu_hours']}", flush=True)
+
+
+def run_fraction(args: argparse.Namespace) -> None:
+    base = BenchmarkConfig()
+    on_2020(f"window {args.window_hours:g} h, run fraction", {
+        f: replace(base, seeds=4, starts=3, methods=("cenas",),
+                   rule=replace(base.rule, run_fraction=f, window_hours=args.window_hours))
+        for f in args.fractions}, "cenas")
+
+
+def planned(args: argparse.Namespace) -> None:
+    base = BenchmarkConfig()
+    on_2020("cenas_ppo, planned trainings", {
+        n: replace(base, seeds=4, starts=3, methods=("cenas_ppo",), planned_trainings=n) for n in args.trainings},
+        "cenas_ppo")
 
 
 def main() -> int:
@@ -100,8 +119,11 @@ def main() -> int:
     c.add_argument("--workers", type=int, default=2)
     r = sub.add_parser("run-fraction", help="the rule's run fraction on CarbonCast 2020")
     r.add_argument("fractions", type=float, nargs="+")
+    r.add_argument("--window-hours", type=float, default=24.0, help="the forecast window the rank is taken over")
+    t = sub.add_parser("planned", help="cenas_ppo's planned full trainings on CarbonCast 2020")
+    t.add_argument("trainings", type=int, nargs="+")
     args = p.parse_args()
-    constant(args) if args.command == "constant" else run_fraction(args)
+    {"constant": constant, "run-fraction": run_fraction, "planned": planned}[args.command](args)
     return 0
 
 

@@ -19,6 +19,7 @@ from cenas_operator.api import TrialRole
 from cenas_operator.conditions import is_true
 from cenas_operator.forecast_client import parse_time
 from cenas_operator.search import Search
+from cenas_operator.search.allocation import planned_work_gpu_hours
 from cenas_operator.search.pareto import hypervolume, pareto_mask, to_max
 from cenas_operator.search_state import SUPERNET_DONE, SUPERNET_FAILED, SUPERNET_PENDING, SearchState
 from cenas_spaces import format_arch, from_index, network_cost, parse_arch, to_index
@@ -202,10 +203,8 @@ def remaining_gpu_hours(state: SearchState, engine: Search, views: dict[str, Tri
                 if v.phase == SUCCEEDED and v.role == TrialRole.FULL_TRAINING.value and v.energy_joules]
     per_full = float(np.mean(measured)) if measured else full_epochs * gpu_hours_per_epoch * gpus_per_trial
     wanted = max_full_trainings if max_full_trainings is not None else default_full_trainings
-    work = max(0, wanted - engine.n_results) * per_full
-    if state.supernet == SUPERNET_PENDING:
-        work += supernet_epochs * gpu_hours_per_epoch * gpus_per_trial
-    return work
+    supernet = supernet_epochs * gpu_hours_per_epoch * gpus_per_trial if state.supernet == SUPERNET_PENDING else 0.0
+    return planned_work_gpu_hours(engine.n_results, wanted, per_full, supernet)
 
 
 def results(state: SearchState, engine: Search) -> dict:

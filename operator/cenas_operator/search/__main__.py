@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
                    f"or supernet (its score as is, CE-NAS) (default {d.search.predictor})")
     b.add_argument("--methods", default=",".join(METHODS),
                    help="comma-separated, among " + ",".join(METHODS + EXTRA_METHODS) + " (default: the first five)")
+    b.add_argument("--planned-trainings", type=int, default=d.planned_trainings,
+                   help=f"cenas_ppo: full trainings the search plans (default {d.planned_trainings})")
     b.add_argument("--full-training-epochs", type=int, default=CostModel.full_training_epochs)
     b.add_argument("--epoch-overhead-seconds", type=float, default=CostModel.epoch_overhead_seconds)
     b.add_argument("--seconds-per-gflop-image", type=float, default=CostModel.seconds_per_gflop_image)
@@ -80,7 +82,7 @@ def _config(args: argparse.Namespace) -> BenchmarkConfig:
         power_watts=args.power_watts, pue=args.pue, target_fraction=args.target_fraction,
         budget_gpu_hours=args.budget_gpu_hours, supernet_tau=args.supernet_tau, cost_metric=args.cost_metric,
         methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()), workers=args.workers, costs=costs,
-        search=replace(BenchmarkConfig().search, predictor=args.predictor),
+        planned_trainings=args.planned_trainings, search=replace(BenchmarkConfig().search, predictor=args.predictor),
     )
 
 

@@ -24,6 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cenas_operator.policy.decide import decide
+from cenas_operator.policy.features import PolicyInput
+
 # CE-NAS's action levels: evaluation share a/10, a = 0..9 (cenas.md section 2b).
 CENAS_LEVELS = 10
 
@@ -125,17 +128,64 @@ class CarbonAwareRule:
         forced = x.steps_left * x.step_hours <= self.deadline_hours
         if not forced and forecast_rank(x, self.window_hours) >= self.run_fraction:
             return Allocation(0, 0)
+        return self.split(x, x.max_gpus)
+
+    def split(self, x: AllocationInput, gpus: int) -> Allocation:
+        """At most `gpus` between the pools: the supernet's GPUs while it trains, then one scoring GPU
+        while the queue is short, and evaluation GPUs only for work that exists (running + suspended
+        trainings + queued candidates), so that no GPU is planned to idle."""
+        if gpus <= 0:
+            return Allocation(0, 0)
         if not x.supernet_done:
-            sampling = min(self.supernet_gpus, x.max_gpus)
+            sampling = min(self.supernet_gpus, gpus)
         else:
             wanted = x.unseen > 0 and x.queue < self.queue_target
-            sampling = min(self.scoring_gpus, x.max_gpus) if wanted else 0
-        # Evaluation GPUs only for work that exists: running + suspended trainings + queued candidates.
+            sampling = min(self.scoring_gpus, gpus) if wanted else 0
         work = x.training + x.halfwork + x.queue
-        evaluation = min(x.max_gpus - sampling, work)
+        evaluation = min(gpus - sampling, work)
         if sampling == 0 and evaluation == 0 and x.unseen > 0:
             sampling = 1  # nothing to train yet: score
         return Allocation(sampling, evaluation)
+
+
+def planned_work_gpu_hours(trained: int, planned_trainings: int, training_gpu_hours: float,
+                           supernet_gpu_hours_left: float) -> float:
+    """GPU-hours of work a search still plans: the full trainings short of `planned_trainings` and what is
+    left of the supernet. The operator tells its policy this (search_plan.remaining_gpu_hours)."""
+    return max(0, planned_trainings - trained) * training_gpu_hours + supernet_gpu_hours_left
+
+
+@dataclass(frozen=True)
+class PolicyAllocator:
+    """The operator's decision in the simulation: a job-scheduling policy (the shipped PPO, or any
+    `policy.decide` proposer) sets the total GPUs of the hour from the forecast, the deadline and the
+    planned work, exactly as the operator asks it (search_decision.policy_input); the rule's `split`
+    divides them between the pools."""
+
+    policy: Callable  # PolicyInput -> (1,) proposed GPUs
+    planned_trainings: int
+    """Full trainings the search plans (the operator: spec.budget.maxFullTrainings)."""
+    training_gpu_hours: float  # planning length of one full training
+    supernet_gpu_hours: float  # planning length of the whole supernet training
+    power_watts: float
+    resume_hours: float
+    suspend_hours: float
+    rule: CarbonAwareRule = CarbonAwareRule()
+
+    def __call__(self, x: AllocationInput) -> Allocation:
+        def one(value: float) -> np.ndarray:
+            return np.array([value], dtype=np.float64)
+
+        work = planned_work_gpu_hours(x.trained, self.planned_trainings, self.training_gpu_hours,
+                                      x.supernet_left * self.supernet_gpu_hours)
+        policy_input = PolicyInput(
+            forecast=x.forecast[None, :, :].astype(np.float64), levels=x.levels, step_hours=x.step_hours,
+            remaining_gpu_hours=one(work), steps_left=np.array([x.steps_left]),
+            gpus=np.array([x.sampling + x.evaluation]), max_gpus=np.array([x.max_gpus]),
+            power_watts=one(self.power_watts), resume_hours=one(self.resume_hours),
+            suspend_hours=one(self.suspend_hours), budget_left_grams=one(x.budget_left_grams),
+        )
+        return self.rule.split(x, decide(self.policy, policy_input).gpus)
 
 
 def clamp_allocation(a: Allocation, max_gpus: int, pools: tuple[bool, bool]) -> Allocation:

@@ -18,6 +18,7 @@ Protocol (docs/SEARCH.md has the reasoning):
 
 from __future__ import annotations
 
+import functools
 import math
 import multiprocessing as mp
 import os
@@ -29,9 +30,10 @@ from typing import Any
 import numpy as np
 
 from cenas_operator.policy.forecasts import history_forecasts
+from cenas_operator.policy.runtime import PolicyRuntime
 from cenas_operator.policy.traces import Trace, TraceError, load_trace, resample
 
-from .allocation import CarbonAwareRule, full_power, heuristic
+from .allocation import CarbonAwareRule, PolicyAllocator, full_power, heuristic
 from .costs import CostModel
 from .engine import SearchConfig, Space
 from .pareto import hypervolume, to_max
@@ -41,7 +43,8 @@ from .table import Table
 
 METHODS = ("cenas", "vanilla", "oneshot", "heuristic", "random")
 # Ablation, on request only: cenas' search and pool sizing, but running every hour (carbon-agnostic timing).
-EXTRA_METHODS = ("cenas_always",)
+EXTRA_METHODS = ("cenas_always", "cenas_ppo")
+# cenas_ppo: cenas' search with the operator's own decision: the shipped PPO sets the total GPUs each hour.
 CARBON_AGNOSTIC = ("vanilla", "oneshot", "random", "cenas_always")  # their actions never read the forecast
 
 
@@ -76,9 +79,14 @@ class BenchmarkConfig:
     """Processes running the simulations (1: in this process)."""
     costs: CostModel = field(default_factory=CostModel)
     rule: CarbonAwareRule = field(default_factory=CarbonAwareRule)
+    planned_trainings: int = 400
+    """cenas_ppo: the full trainings the search plans (the operator's spec.budget.maxFullTrainings), which
+    sets the work the policy is told is left."""
     search: SearchConfig = field(default_factory=SearchConfig)
 
     def __post_init__(self) -> None:
+        if self.planned_trainings < 1:
+            raise BenchmarkError("planned_trainings must be >= 1")
         if self.seeds < 1 or self.starts < 1 or self.horizon_hours < 2 or self.max_gpus < 1:
             raise BenchmarkError("seeds, starts and max_gpus must be >= 1 and horizon_hours >= 2")
         if not 0 < self.target_fraction <= 1:
@@ -94,8 +102,14 @@ class BenchmarkConfig:
             raise BenchmarkError("workers must be >= 1")
 
 
-def method(name: str, cfg: BenchmarkConfig) -> Method:
-    """The five methods compared (docs/SEARCH.md)."""
+@functools.cache  # once per worker process
+def _shipped_policy() -> PolicyRuntime:
+    return PolicyRuntime.load()
+
+
+def method(name: str, cfg: BenchmarkConfig, mean_flops_m: float | None = None) -> Method:
+    """The five methods compared and the ablations (docs/SEARCH.md). cenas_ppo plans with the space's
+    mean FLOPs (`mean_flops_m`)."""
     if name == "cenas":
         return Method("cenas", cfg.rule, sampling=True, evaluation=True)
     if name == "vanilla":
@@ -108,6 +122,16 @@ def method(name: str, cfg: BenchmarkConfig) -> Method:
         return Method("random", full_power("evaluation"), sampling=False, evaluation=True, sampler="random")
     if name == "cenas_always":
         return Method("cenas_always", replace(cfg.rule, run_fraction=math.inf), sampling=True, evaluation=True)
+    if name == "cenas_ppo":
+        if mean_flops_m is None:
+            raise BenchmarkError("cenas_ppo plans with the space's mean FLOPs: pass mean_flops_m")
+        c = cfg.costs
+        allocator = PolicyAllocator(
+            _shipped_policy(), cfg.planned_trainings,
+            training_gpu_hours=float(c.full_training_seconds(mean_flops_m)) / 3600.0,
+            supernet_gpu_hours=c.supernet_seconds(mean_flops_m) / 3600.0, power_watts=cfg.power_watts,
+            resume_hours=c.resume_seconds / 3600.0, suspend_hours=c.suspend_seconds / 3600.0, rule=cfg.rule)
+        return Method("cenas_ppo", allocator, sampling=True, evaluation=True)
     raise BenchmarkError(f"unknown method {name!r}")
 
 
@@ -205,7 +229,7 @@ def _run(task: tuple[str, int, int]) -> tuple[str, int, int, WorkLog, int, int]:
             return p.hypervolume >= ctx.target and p.grams >= ctx.budget_grams
 
     result: RunResult = simulate(
-        ctx.space, truth, cfg.costs, method(name, cfg), env, flops=ctx.flops, seed=seed,
+        ctx.space, truth, cfg.costs, method(name, cfg, float(np.mean(ctx.flops))), env, flops=ctx.flops, seed=seed,
         search_config=cfg.search, scoring_batch=cfg.scoring_batch, stop=stop,
     )
     return name, seed, start, result.log, result.trained, result.scored
@@ -272,6 +296,7 @@ def run_benchmark(table: Table, trace: Trace, start: str, end: str, cfg: Benchma
             "supernet_tau": cfg.supernet_tau,
             "cost_model": asdict(cfg.costs),
             "cenas_rule": asdict(cfg.rule),
+            "planned_trainings": cfg.planned_trainings,
             "search": cfg.search.to_dict(),
         },
         "_curves": curves,

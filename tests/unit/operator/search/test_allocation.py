@@ -9,11 +9,14 @@ from cenas_operator.search.allocation import (
     Allocation,
     AllocationInput,
     CarbonAwareRule,
+    PolicyAllocator,
     clamp_allocation,
     forecast_rank,
     full_power,
     heuristic,
+    planned_work_gpu_hours,
 )
+from cenas_operator.policy.features import PolicyInput
 
 
 def inp(median_now: float, **kw) -> AllocationInput:
@@ -65,6 +68,41 @@ def test_carbon_aware_rule():
     # The deadline overrides the forecast.
     forced = CarbonAwareRule(deadline_hours=6)
     assert forced(inp(1000.0, steps_left=5, queue=40)).total == 8
+
+
+def test_rule_split_caps_the_pools_at_the_gpus_given():
+    rule = CarbonAwareRule(queue_target=32, supernet_gpus=2)
+    assert rule.split(inp(1000.0, queue=10), 8) == Allocation(1, 7)  # split ignores the forecast
+    assert rule.split(inp(50.0, queue=10), 3) == Allocation(1, 2)
+    assert rule.split(inp(50.0, supernet_done=False, queue=5), 1) == Allocation(1, 0)
+    assert rule.split(inp(50.0, queue=10), 0) == Allocation(0, 0)
+
+
+def test_planned_work():
+    assert planned_work_gpu_hours(10, 50, 1.5, 0.2) == pytest.approx(40 * 1.5 + 0.2)
+    assert planned_work_gpu_hours(60, 50, 1.5, 0.0) == 0.0  # past the plan: nothing left
+
+
+def test_policy_allocator_asks_the_policy_with_the_planned_work_and_splits_its_answer():
+    seen: list[PolicyInput] = []
+
+    def policy(x: PolicyInput) -> np.ndarray:
+        seen.append(x)
+        return np.array([3])
+
+    allocate = PolicyAllocator(policy, planned_trainings=50, training_gpu_hours=1.0, supernet_gpu_hours=0.5,
+                               power_watts=400.0, resume_hours=0.02, suspend_hours=0.01,
+                               rule=CarbonAwareRule(queue_target=32))
+    a = allocate(inp(1000.0, queue=10, trained=20, supernet_left=0.0, sampling=1, evaluation=4, steps_left=40))
+    assert a == Allocation(1, 2)  # the policy's 3 GPUs, the rule's split
+    x = seen[0]
+    assert x.remaining_gpu_hours[0] == pytest.approx(30.0)
+    assert x.steps_left[0] == 40 and x.gpus[0] == 5 and x.max_gpus[0] == 8
+    assert x.forecast.shape == (1, 96, 3) and x.power_watts[0] == 400.0
+    # The supernet's share left counts as work; a policy asking for more than max_gpus is clamped.
+    allocate = PolicyAllocator(lambda x: seen.append(x) or np.array([99]), 50, 1.0, 0.5, 400.0, 0.02, 0.01)
+    assert allocate(inp(50.0, supernet_done=False, supernet_left=0.5, trained=0, queue=100)).total == 8
+    assert seen[-1].remaining_gpu_hours[0] == pytest.approx(50.25)
 
 
 def test_clamp():
