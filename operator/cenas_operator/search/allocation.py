@@ -10,10 +10,12 @@ and to max GPUs. The allocators here:
 - `heuristic`: CE-NAS's heuristic (HotCarbon'23): all GPUs all the time; the cleaner the current hour
   within the next day's forecast, the larger the evaluation share, in CE-NAS's 10 levels with at least one
   GPU per pool.
-- `carbon_aware`: cenas' rule (what the operator runs before a trained policy): run only in the cleanest
-  `run_fraction` of the forecast window (or when the deadline needs it), keep one GPU scoring while cells
-  are left to score (more while the supernet trains), and give the evaluation pool only as many GPUs as
-  there are candidates to train, so that no GPU is allocated to idle.
+- `CarbonAwareRule`: cenas' rule (the benchmark's cenas): run only in the cleanest `run_fraction` of the
+  forecast window (or when the deadline needs it), keep one GPU scoring while cells are left to score
+  (more while the supernet trains), and give the evaluation pool only as many GPUs as there are
+  candidates to train, so that no GPU is allocated to idle (`split`).
+- `PolicyAllocator`: the operator's decision: a job-scheduling policy (the shipped PPO) sets the total
+  from the planned work, the deadline and the forecast; the rule's `split` divides it.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 COLORS = {"cenas": "tab:green", "vanilla": "tab:blue", "oneshot": "tab:orange", "heuristic": "tab:red",
-          "random": "tab:gray", "cenas_always": "tab:purple"}
-DASHED = ("cenas_always",)
+          "random": "tab:gray", "cenas_always": "tab:purple", "cenas_ppo": "tab:brown"}
+DASHED = ("cenas_always", "cenas_ppo")
 
 
 def median_curve(runs: list[dict[str, Any]], grams: np.ndarray, paper: bool = False) -> np.ndarray:
