@@ -42,9 +42,9 @@ from .supernet import DEFAULT_TAU, predict
 from .table import Table
 
 METHODS = ("cenas", "vanilla", "oneshot", "heuristic", "random")
-# Ablation, on request only: cenas' search and pool sizing, but running every hour (carbon-agnostic timing).
+# On request only. cenas_always (ablation): cenas' search and pool sizing, running every hour (carbon-agnostic
+# timing). cenas_ppo: cenas' search with the operator's own decision, the shipped PPO setting the total GPUs.
 EXTRA_METHODS = ("cenas_always", "cenas_ppo")
-# cenas_ppo: cenas' search with the operator's own decision: the shipped PPO sets the total GPUs each hour.
 CARBON_AGNOSTIC = ("vanilla", "oneshot", "random", "cenas_always")  # their actions never read the forecast
 
 

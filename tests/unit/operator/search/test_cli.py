@@ -69,11 +69,12 @@ def test_benchmark_prints_the_json_interface(inputs, tmp_path):
 def test_text_output_and_method_subset(inputs, capsys):
     table, trace = inputs
     code = main(["benchmark", "--table", str(table), "--accuracy-column", "acc_c10", "--trace", str(trace),
-                 "--column", "ci", "--start", "2021-03-04", "--end", "2021-03-08", "--methods", "cenas,random,cenas_always",
-                 *TINY])
+                 "--column", "ci", "--start", "2021-03-04", "--end", "2021-03-08", "--methods", "cenas,random,cenas_always,cenas_ppo",
+                 "--planned-trainings", "30", *TINY])
     out = capsys.readouterr().out
     assert code == 0
     assert "target hypervolume" in out and "random_over_cenas" in out and "cenas_always_over_cenas" in out
+    assert "cenas_ppo_over_cenas" in out  # the shipped PPO drove a simulated search
     assert "vanilla" not in out
 
 
@@ -86,6 +87,7 @@ def test_text_output_and_method_subset(inputs, capsys):
         ({"--start": "2022-01-01", "--end": "2022-01-05"}, "holds 0 hours"),
         ({"--start": "March"}, "dates YYYY-MM-DD"),
         ({"--methods": "cenas,greedy"}, "methods must be among"),
+        ({"--planned-trainings": "0"}, "planned_trainings must be >= 1"),
     ],
 )
 def test_bad_input_exits_2_with_the_reason(inputs, capsys, change, message):
