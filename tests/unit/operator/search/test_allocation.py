@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cenas_operator.policy.features import PolicyInput
 from cenas_operator.search.allocation import (
     Allocation,
     AllocationInput,
@@ -16,7 +17,6 @@ from cenas_operator.search.allocation import (
     heuristic,
     planned_work_gpu_hours,
 )
-from cenas_operator.policy.features import PolicyInput
 
 
 def inp(median_now: float, **kw) -> AllocationInput:
