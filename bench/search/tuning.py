@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/search/tuning.py constant --predictor supernet          # GPU-hours to the target
     .venv/bin/python bench/search/tuning.py constant --min-results 30
+    .venv/bin/python bench/search/tuning.py constant --min-results 30 --features graph
     .venv/bin/python bench/search/tuning.py run-fraction 0.15 0.2 0.25 0.33          # CarbonCast 2020
     .venv/bin/python bench/search/tuning.py run-fraction 0.15 0.25 --window-hours 96
     .venv/bin/python bench/search/tuning.py planned 200 300 400                       # cenas_ppo, CarbonCast 2020
@@ -70,12 +71,13 @@ def constant_run(task: tuple[SearchConfig, int, int, int]) -> tuple[float, float
 
 
 def constant(args: argparse.Namespace) -> None:
-    search = replace(SearchConfig(), predictor=args.predictor, predictor_min_results=args.min_results)
+    search = replace(SearchConfig(), predictor=args.predictor, predictor_min_results=args.min_results,
+                     predictor_features=args.features)
     tasks = [(search, seed, args.gpus, args.hours) for seed in range(10, 22)]
     with ProcessPoolExecutor(args.workers) as pool:
         out = list(pool.map(constant_run, tasks))
     gpu_hours, held = [o[0] for o in out], [o[1] for o in out]
-    print(f"predictor {args.predictor}, min results {args.min_results}, {args.gpus} GPUs")
+    print(f"predictor {args.predictor} ({args.features}), min results {args.min_results}, {args.gpus} GPUs")
     print("GPU-hours to target per seed:", [round(g) for g in gpu_hours])
     print(f"median {np.median(gpu_hours):.1f}, mean {np.mean(gpu_hours):.1f}")
     print(f"hypervolume held at {BUDGET_GPU_HOURS:.0f} GPU-hours, median {np.median(held):.3f}")
@@ -114,6 +116,7 @@ def main() -> int:
     c = sub.add_parser("constant", help="GPU-hours to the target at constant intensity")
     c.add_argument("--predictor", choices=("ridge", "supernet"), default=SearchConfig.predictor)
     c.add_argument("--min-results", type=int, default=SearchConfig.predictor_min_results)
+    c.add_argument("--features", choices=("onehot", "graph"), default=SearchConfig.predictor_features)
     c.add_argument("--gpus", type=int, default=8)
     c.add_argument("--hours", type=int, default=336)
     c.add_argument("--workers", type=int, default=2)

@@ -36,12 +36,13 @@ from cenas_spaces import Arch, Macro, all_archs, encode_onehot, encode_unit, fro
 
 from .lamoo import Node, Tree, TreeConfig
 from .pareto import hypervolume, nondominated_ranks, pareto_mask, to_max
-from .predictor import AccuracyModel, fit
+from .predictor import AccuracyModel, fit, graph_features
 
 STATE_VERSION = 1
 Sampler = Literal["lamoo", "random"]
 TreeSamples = Literal["results", "all"]
 Predictor = Literal["ridge", "supernet"]
+PredictorFeatures = Literal["onehot", "graph"]
 
 UNSEEN, PROPOSED, SCORED, TRAINING, TRAINED = range(5)
 STATUS_NAMES = ("unseen", "proposed", "queued", "training", "trained")
@@ -87,6 +88,11 @@ class Space:
         """(n, 30) one-hot operation per edge of every row (cenas_spaces.encode_onehot)."""
         return np.array([encode_onehot(from_index(int(i))) for i in self.index], dtype=np.uint8)  # 0.5 MB
 
+    @functools.cached_property  # built once, for searches that ask for it (SearchConfig.predictor_features)
+    def graph_features(self) -> np.ndarray:
+        """(n, 45) predictor.graph_features of every row."""
+        return graph_features(self.features)
+
     @functools.cached_property  # hashed once: every saved state names its space
     def checksum(self) -> str:
         h = hashlib.sha256(np.ascontiguousarray(self.index, dtype="<i8").tobytes())
@@ -128,11 +134,17 @@ class SearchConfig:
     full-training results so far (predictor.py), once `predictor_min_results` scored cells are trained;
     supernet: the supernet's score as it is (CE-NAS)."""
     predictor_min_results: int = 10
+    predictor_features: PredictorFeatures = "onehot"
+    """What the ridge regression sees of a cell. onehot: the operation of each edge; graph: that plus the
+    cell graph's operation counts and live paths (predictor.graph_features; an option under evaluation,
+    docs/SEARCH.md)."""
     tree: TreeConfig = field(default_factory=TreeConfig)
 
     def __post_init__(self) -> None:
         if self.predictor not in ("ridge", "supernet"):
             raise ValueError(f"predictor must be ridge or supernet, got {self.predictor!r}")
+        if self.predictor_features not in ("onehot", "graph"):
+            raise ValueError(f"predictor_features must be onehot or graph, got {self.predictor_features!r}")
         if self.predictor_min_results < 2:
             raise ValueError("predictor_min_results must be >= 2")
         if self.sampler not in ("lamoo", "random"):
@@ -378,7 +390,7 @@ class Search:
         if len(rows) < self.config.predictor_min_results:
             return None
         if self._model is None or self._model_rows != len(rows):
-            self._model = fit(self.space.features[rows], self.predicted[rows], self.true[rows])
+            self._model = fit(self._cell_features(rows), self.predicted[rows], self.true[rows])
             self._model_rows = len(rows)
         return self._model
 
@@ -388,7 +400,12 @@ class Search:
         model = self._accuracy_model()
         if model is None or rows.size == 0:
             return self.predicted[rows]
-        return model.predict(self.space.features[rows], self.predicted[rows])
+        return model.predict(self._cell_features(rows), self.predicted[rows])
+
+    def _cell_features(self, rows: np.ndarray) -> np.ndarray:
+        if self.config.predictor_features == "graph":
+            return self.space.graph_features[rows]
+        return self.space.features[rows]
 
     def _known_points(self) -> np.ndarray:
         """Points candidates compete with: trained cells (true accuracy) and cells in training (their

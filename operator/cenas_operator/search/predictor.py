@@ -24,6 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 PENALTIES = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0)
+N_OPS, N_EDGES = 5, 6  # cenas_spaces.OPS (none, skip, conv 1x1, conv 3x3, avg pool) on EDGES
+# The cell's input-output paths as edge indices of cenas_spaces.EDGES ((1,0) (2,0) (2,1) (3,0) (3,1) (3,2)).
+PATHS = ((3,), (0, 4), (1, 5), (0, 2, 5))
 ERROR_CEILING = 100.0  # accuracy in percent
 
 
@@ -44,6 +47,20 @@ class AccuracyModel:
         """Estimated accuracy (percent) of cells from their features and supernet scores."""
         x = (_features(cell_features, supernet_accuracy) - self.mean) / self.scale
         return ERROR_CEILING - np.exp(x @ self.weights + self.intercept)
+
+
+def graph_features(onehot: np.ndarray) -> np.ndarray:
+    """(n, 30) one-hot cells -> (n, 45): the one-hot plus what the cell's graph says about its depth (an
+    additive model of the edges cannot): the count of each operation, which of the 4 input-output paths
+    are live (no `none` on them), the convolutions on each live path, the deepest live path's, and the
+    number of live paths."""
+    oh = np.asarray(onehot, dtype=np.float64).reshape(-1, N_EDGES, N_OPS)
+    live = 1.0 - oh[:, :, 0]
+    conv = oh[:, :, 2] + oh[:, :, 3]
+    path_live = np.column_stack([live[:, list(p)].prod(axis=1) for p in PATHS])
+    path_convs = np.column_stack([path_live[:, i] * conv[:, list(p)].sum(axis=1) for i, p in enumerate(PATHS)])
+    return np.column_stack([oh.reshape(len(oh), -1), oh.sum(axis=1), path_live, path_convs,
+                            path_convs.max(axis=1), path_live.sum(axis=1)])
 
 
 def _features(cell_features: np.ndarray, supernet_accuracy: np.ndarray) -> np.ndarray:

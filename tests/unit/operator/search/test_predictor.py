@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from cenas_operator.search.engine import SCORED, Search, SearchConfig
-from cenas_operator.search.predictor import PENALTIES, fit, log_error
+from cenas_operator.search.predictor import PENALTIES, fit, graph_features, log_error
 from cenas_operator.search.supernet import kendall_tau, predict
-from cenas_spaces import encode_onehot
+from cenas_spaces import Arch, encode_onehot
 
 
 def one_hot_cells(n: int, seed: int) -> np.ndarray:
@@ -99,3 +99,25 @@ def test_bad_predictor_settings_raise():
         SearchConfig(predictor="gp")
     with pytest.raises(ValueError, match="predictor_min_results"):
         SearchConfig(predictor_min_results=1)
+    with pytest.raises(ValueError, match="predictor_features must be onehot or graph"):
+        SearchConfig(predictor_features="gnn")
+
+
+def test_graph_features_of_a_hand_worked_cell():
+    # Edges (1,0) (2,0) (2,1) (3,0) (3,1) (3,2): paths 0-3 are [3], [0,4], [1,5], [0,2,5].
+    cell = Arch(("nor_conv_3x3", "none", "nor_conv_1x1", "skip_connect", "nor_conv_3x3", "avg_pool_3x3"))
+    onehot = np.array([encode_onehot(cell)], dtype=float)
+    g = graph_features(onehot)[0]
+    np.testing.assert_array_equal(g[:30], onehot[0])
+    np.testing.assert_array_equal(g[30:35], [1, 1, 1, 2, 1])  # none, skip, conv 1x1, conv 3x3, avg pool
+    np.testing.assert_array_equal(g[35:39], [1, 1, 0, 1])  # path [1,5] crosses the `none` on (2,0)
+    np.testing.assert_array_equal(g[39:43], [0, 2, 0, 2])  # convolutions on each live path
+    assert g[43] == 2 and g[44] == 3  # the deepest live path's convolutions; live paths
+
+
+def test_the_search_fits_the_graph_features_when_asked(small_table, small_space):
+    config = SearchConfig(sampler="random", predictor_features="graph")
+    s = scored_search(small_table, small_space, config, 20)
+    assert s._accuracy_model().mean.shape == (46,)  # 45 cell features + the supernet's score
+    onehot = scored_search(small_table, small_space, SearchConfig(sampler="random"), 20)
+    assert onehot._accuracy_model().mean.shape == (31,)
