@@ -4,6 +4,7 @@
     .venv/bin/python bench/search/run.py --only CISO DE    # names containing these strings
     .venv/bin/python bench/search/run.py --tau 0.5 --tag tau0.5   # the supernet sensitivity runs
     .venv/bin/python bench/search/run.py --predictor supernet --tag predictor-supernet   # CE-NAS's ranking
+    .venv/bin/python bench/search/run.py --features graph --min-results 30 --proposal estimate --tag guided
 
 Report periods, never used to choose anything: CarbonCast 2021-07-01..2021-12-31 and Electricity Maps
 2022-01-01..2022-12-31. (The rule's parameters were chosen on CarbonCast 2020 for CISO, DE and PJM; the
@@ -82,6 +83,9 @@ def main() -> int:
     p.add_argument("--only", nargs="*", help="run only traces whose name contains one of these")
     p.add_argument("--tau", type=float, help="supernet Kendall tau (default: the CLI's)")
     p.add_argument("--predictor", help="ridge or supernet: what candidates are ranked by (default: the CLI's)")
+    p.add_argument("--features", help="onehot or graph: the ridge's features (default: the CLI's)")
+    p.add_argument("--min-results", type=int, help="trained cells before the ridge is fitted (default: the CLI's)")
+    p.add_argument("--proposal", help="random or estimate: which cells are scored (default: the CLI's)")
     p.add_argument("--tag", default="", help="suffix of the result files")
     p.add_argument("--workers", type=int, default=2)
     args = p.parse_args()
@@ -98,6 +102,12 @@ def main() -> int:
             cmd += ["--supernet-tau", str(args.tau)]
         if args.predictor is not None:
             cmd += ["--predictor", args.predictor]
+        if args.features is not None:
+            cmd += ["--predictor-features", args.features]
+        if args.min_results is not None:
+            cmd += ["--predictor-min-results", str(args.min_results)]
+        if args.proposal is not None:
+            cmd += ["--proposal", args.proposal]
         t0 = time.monotonic()
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
         if proc.returncode != 0:

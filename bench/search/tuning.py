@@ -72,12 +72,13 @@ def constant_run(task: tuple[SearchConfig, int, int, int]) -> tuple[float, float
 
 def constant(args: argparse.Namespace) -> None:
     search = replace(SearchConfig(), predictor=args.predictor, predictor_min_results=args.min_results,
-                     predictor_features=args.features)
-    tasks = [(search, seed, args.gpus, args.hours) for seed in range(10, 22)]
+                     predictor_features=args.features, proposal=args.proposal)
+    tasks = [(search, seed, args.gpus, args.hours) for seed in range(args.first_seed, args.first_seed + 12)]
     with ProcessPoolExecutor(args.workers) as pool:
         out = list(pool.map(constant_run, tasks))
     gpu_hours, held = [o[0] for o in out], [o[1] for o in out]
-    print(f"predictor {args.predictor} ({args.features}), min results {args.min_results}, {args.gpus} GPUs")
+    print(f"predictor {args.predictor} ({args.features}), min results {args.min_results}, proposal {args.proposal}, "
+          f"{args.gpus} GPUs, seeds {args.first_seed}..{args.first_seed + 11}")
     print("GPU-hours to target per seed:", [round(g) for g in gpu_hours])
     print(f"median {np.median(gpu_hours):.1f}, mean {np.mean(gpu_hours):.1f}")
     print(f"hypervolume held at {BUDGET_GPU_HOURS:.0f} GPU-hours, median {np.median(held):.3f}")
@@ -117,6 +118,8 @@ def main() -> int:
     c.add_argument("--predictor", choices=("ridge", "supernet"), default=SearchConfig.predictor)
     c.add_argument("--min-results", type=int, default=SearchConfig.predictor_min_results)
     c.add_argument("--features", choices=("onehot", "graph"), default=SearchConfig.predictor_features)
+    c.add_argument("--proposal", choices=("random", "estimate"), default=SearchConfig.proposal)
+    c.add_argument("--first-seed", type=int, default=10, help="12 seeds from this one (the benchmark uses 0..4)")
     c.add_argument("--gpus", type=int, default=8)
     c.add_argument("--hours", type=int, default=336)
     c.add_argument("--workers", type=int, default=2)

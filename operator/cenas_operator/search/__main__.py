@@ -55,6 +55,14 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--predictor", choices=("ridge", "supernet"), default=d.search.predictor,
                    help="what candidates are ranked by: ridge (supernet score corrected by the results so far) "
                    f"or supernet (its score as is, CE-NAS) (default {d.search.predictor})")
+    b.add_argument("--predictor-features", choices=("onehot", "graph"), default=d.search.predictor_features,
+                   help="ridge: the cell's one-hot operations, or those plus the cell graph's features "
+                   f"(default {d.search.predictor_features})")
+    b.add_argument("--predictor-min-results", type=int, default=d.search.predictor_min_results,
+                   help=f"ridge: trained cells before it is fitted (default {d.search.predictor_min_results})")
+    b.add_argument("--proposal", choices=("random", "estimate"), default=d.search.proposal,
+                   help="which unseen cells of the selected region are scored: random, or the best by the ridge's "
+                   f"estimate once it is fitted (default {d.search.proposal})")
     b.add_argument("--methods", default=",".join(METHODS),
                    help="comma-separated, among " + ",".join(METHODS + EXTRA_METHODS) + " (default: the first five)")
     b.add_argument("--planned-trainings", type=int, default=d.planned_trainings,
@@ -82,7 +90,10 @@ def _config(args: argparse.Namespace) -> BenchmarkConfig:
         power_watts=args.power_watts, pue=args.pue, target_fraction=args.target_fraction,
         budget_gpu_hours=args.budget_gpu_hours, supernet_tau=args.supernet_tau, cost_metric=args.cost_metric,
         methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()), workers=args.workers, costs=costs,
-        planned_trainings=args.planned_trainings, search=replace(BenchmarkConfig().search, predictor=args.predictor),
+        planned_trainings=args.planned_trainings, search=replace(
+            BenchmarkConfig().search, predictor=args.predictor, predictor_features=args.predictor_features,
+            predictor_min_results=args.predictor_min_results, proposal=args.proposal,
+        ),
     )
 
 

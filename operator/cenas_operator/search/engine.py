@@ -43,6 +43,7 @@ Sampler = Literal["lamoo", "random"]
 TreeSamples = Literal["results", "all"]
 Predictor = Literal["ridge", "supernet"]
 PredictorFeatures = Literal["onehot", "graph"]
+Proposal = Literal["random", "estimate"]
 
 UNSEEN, PROPOSED, SCORED, TRAINING, TRAINED = range(5)
 STATUS_NAMES = ("unseen", "proposed", "queued", "training", "trained")
@@ -138,9 +139,15 @@ class SearchConfig:
     """What the ridge regression sees of a cell. onehot: the operation of each edge; graph: that plus the
     cell graph's operation counts and live paths (predictor.graph_features; an option under evaluation,
     docs/SEARCH.md)."""
+    proposal: Proposal = "random"
+    """Which unseen cells of the selected region the sampling pool scores. random: uniformly (CE-NAS);
+    estimate: once the ridge is fitted, the best by its estimate from the cell alone (non-dominated rank
+    on estimated objectives among the known points, ties at random)."""
     tree: TreeConfig = field(default_factory=TreeConfig)
 
     def __post_init__(self) -> None:
+        if self.proposal not in ("random", "estimate"):
+            raise ValueError(f"proposal must be random or estimate, got {self.proposal!r}")
         if self.predictor not in ("ridge", "supernet"):
             raise ValueError(f"predictor must be ridge or supernet, got {self.predictor!r}")
         if self.predictor_features not in ("onehot", "graph"):
@@ -356,13 +363,24 @@ class Search:
             pool = unseen if node is None else unseen[self._region(node)[unseen]]
             if chosen:
                 pool = np.setdiff1d(pool, chosen)
-            chosen += [int(r) for r in self.rng.permutation(pool)[: k - len(chosen)]]
+            chosen += [int(r) for r in self._proposal_order(pool, train)[: k - len(chosen)]]
             if len(chosen) >= k or node is None:
                 break
             node = node.parent
         rows = np.array(chosen, dtype=np.int64)
         self.status[rows] = TRAINING if train else PROPOSED
         return chosen
+
+    def _proposal_order(self, pool: np.ndarray, train: bool) -> np.ndarray:
+        """`pool` (unseen rows) in the order propose takes them (config.proposal)."""
+        shuffled = self.rng.permutation(pool)
+        model = None if train or self.config.proposal == "random" else self._accuracy_model()
+        if model is None or shuffled.size == 0:
+            return shuffled
+        known = self._known_points()
+        cand = to_max(model.predict_unscored(self._cell_features(shuffled)), self.space.cost[shuffled])
+        ranks = nondominated_ranks(np.vstack([known, cand]))[len(known) :]
+        return shuffled[np.argsort(ranks, kind="stable")]
 
     def add_predictions(self, rows, accuracies) -> None:
         """Supernet scores of proposed cells: they join the queue."""

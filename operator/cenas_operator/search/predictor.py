@@ -48,6 +48,12 @@ class AccuracyModel:
         x = (_features(cell_features, supernet_accuracy) - self.mean) / self.scale
         return ERROR_CEILING - np.exp(x @ self.weights + self.intercept)
 
+    def predict_unscored(self, cell_features: np.ndarray) -> np.ndarray:
+        """Estimated accuracy of cells the supernet has not scored: their score is taken at the trained
+        cells' mean, so it moves no estimate."""
+        typical = ERROR_CEILING - np.exp(self.mean[-1])
+        return self.predict(cell_features, np.full(len(cell_features), typical))
+
 
 def graph_features(onehot: np.ndarray) -> np.ndarray:
     """(n, 30) one-hot cells -> (n, 45): the one-hot plus what the cell's graph says about its depth (an

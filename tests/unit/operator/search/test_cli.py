@@ -45,7 +45,8 @@ def test_benchmark_prints_the_json_interface(inputs, tmp_path):
     table, trace = inputs
     plot = tmp_path / "hv.png"
     p = cli("benchmark", "--table", str(table), "--accuracy-column", "acc_c10", "--trace", str(trace),
-            "--column", "ci", "--start", "2021-03-04", "--end", "2021-03-08", "--json", "--plot", str(plot), *TINY)
+            "--column", "ci", "--start", "2021-03-04", "--end", "2021-03-08", "--json", "--plot", str(plot),
+            "--predictor-features", "graph", "--predictor-min-results", "3", *TINY)
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
     setup = out["setup"]
@@ -63,6 +64,7 @@ def test_benchmark_prints_the_json_interface(inputs, tmp_path):
             assert m["carbon_to_target_grams_cenas_accounting"] <= g + 1e-6
     assert out["methods"]["oneshot"]["carbon_to_target_grams_cenas_accounting"] in (None, 0.0)
     assert len(setup["starts"]) == 2 and setup["horizon_hours"] == 12
+    assert setup["search"]["predictor_features"] == "graph" and setup["search"]["predictor_min_results"] == 3
     assert plot.stat().st_size > 10_000 and plot.read_bytes()[:4] == b"\x89PNG"
 
 
@@ -88,6 +90,7 @@ def test_text_output_and_method_subset(inputs, capsys):
         ({"--start": "March"}, "dates YYYY-MM-DD"),
         ({"--methods": "cenas,greedy"}, "methods must be among"),
         ({"--planned-trainings": "0"}, "planned_trainings must be >= 1"),
+        ({"--predictor-min-results": "1"}, "predictor_min_results must be >= 2"),
     ],
 )
 def test_bad_input_exits_2_with_the_reason(inputs, capsys, change, message):
