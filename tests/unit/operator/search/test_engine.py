@@ -125,11 +125,15 @@ def drive(search: Search, steps: int, truth: np.ndarray, noise: np.ndarray, log:
             search.add_result(r, float(truth[r]))
 
 
-@pytest.mark.parametrize("tree_samples", ["results", "all"])
-def test_state_round_trip_through_json_resumes_exactly(small_table, small_space, tree_samples):
+@pytest.mark.parametrize(
+    "cfg",
+    [SearchConfig(tree_samples="results"), SearchConfig(tree_samples="all"),
+     SearchConfig(predictor_features="graph", proposal="estimate")],
+    ids=["results", "all", "graph-estimate"],
+)
+def test_state_round_trip_through_json_resumes_exactly(small_table, small_space, cfg):
     truth = small_table.accuracy
     noise = np.random.default_rng(2).normal(0, 1.5, len(truth))
-    cfg = SearchConfig(tree_samples=tree_samples)
     original = Search(small_space, cfg, seed=4)
     drive(original, 6, truth, noise, [])
     # Leave work in flight: a proposed batch and a training.

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cenas_operator.search.engine import SCORED, Search, SearchConfig
+from cenas_operator.search.engine import SCORED, UNSEEN, Search, SearchConfig
+from cenas_operator.search.pareto import nondominated_ranks, to_max
 from cenas_operator.search.predictor import PENALTIES, fit, graph_features, log_error
 from cenas_operator.search.supernet import kendall_tau, predict
 from cenas_spaces import Arch, encode_onehot
@@ -43,6 +44,18 @@ def test_the_supernet_score_is_used_when_it_is_informative():
     model = fit(x[:80], truth[:80] + np.random.default_rng(7).normal(0, 0.1, 80), truth[:80])
     pred = model.predict(x[80:], truth[80:])
     assert kendall_tau(pred, truth[80:]) > 0.9
+
+
+def test_cells_without_a_score_are_estimated_from_their_operations():
+    x = one_hot_cells(200, 0)
+    accuracy = 100 - np.exp(1.5 + x @ np.random.default_rng(1).normal(0, 0.3, 30))
+    supernet = accuracy + np.random.default_rng(2).normal(0, 0.5, 200)  # informative, so it has weight
+    model = fit(x[:150], supernet[:150], accuracy[:150])
+    unscored = model.predict_unscored(x[150:])
+    assert kendall_tau(unscored, accuracy[150:]) > 0.8
+    # the score is taken where it moves nothing: the trained cells' mean on the model's scale
+    assert not np.allclose(unscored, model.predict(x[150:], supernet[150:]))
+    np.testing.assert_allclose(unscored, model.predict(x[150:], np.full(50, 100 - np.exp(model.mean[-1]))))
 
 
 def test_too_few_results_raise():
@@ -94,6 +107,34 @@ def test_predictor_supernet_is_ces_nas_ranking(small_table, small_space):
     np.testing.assert_array_equal(s.estimated(queued), s.predicted[queued])
 
 
+def partly_scored_search(small_table, small_space, proposal: str, trained: int) -> Search:
+    s = Search(small_space, SearchConfig(sampler="random", proposal=proposal), seed=0)
+    noise = np.random.default_rng(3).normal(0, 3.0, len(small_table))
+    rows = s.propose(100)
+    s.add_predictions(rows, small_table.accuracy[rows] + noise[rows])
+    for r in s.pop_queue(trained):
+        s.add_result(r, float(small_table.accuracy[r]))
+    return s
+
+
+def test_proposals_take_the_best_estimated_unseen_cells_once_the_model_is_fitted(small_table, small_space):
+    guided = partly_scored_search(small_table, small_space, "estimate", 20)
+    unseen = np.flatnonzero(guided.status == UNSEEN)
+    known = guided._known_points()
+    est = guided._accuracy_model().predict_unscored(guided._cell_features(unseen))
+    ranks = nondominated_ranks(np.vstack([known, to_max(est, small_space.cost[unseen])]))[len(known):]
+    rank_of = dict(zip(unseen.tolist(), ranks.tolist(), strict=True))
+    chosen = guided.propose(20)
+    worst_chosen = max(rank_of[r] for r in chosen)
+    best_left = min(rank_of[r] for r in set(unseen.tolist()) - set(chosen))
+    assert worst_chosen <= best_left and min(ranks) < max(ranks)
+    # random proposals take others; before the model (fewer results) the two agree
+    plain = partly_scored_search(small_table, small_space, "random", 20)
+    assert set(plain.propose(20)) != set(chosen)
+    early = [partly_scored_search(small_table, small_space, p, 5) for p in ("estimate", "random")]
+    assert early[0].propose(20) == early[1].propose(20)
+
+
 def test_bad_predictor_settings_raise():
     with pytest.raises(ValueError, match="predictor must be ridge or supernet"):
         SearchConfig(predictor="gp")
@@ -101,6 +142,8 @@ def test_bad_predictor_settings_raise():
         SearchConfig(predictor_min_results=1)
     with pytest.raises(ValueError, match="predictor_features must be onehot or graph"):
         SearchConfig(predictor_features="gnn")
+    with pytest.raises(ValueError, match="proposal must be random or estimate"):
+        SearchConfig(proposal="ucb")
 
 
 def test_graph_features_of_a_hand_worked_cell():
