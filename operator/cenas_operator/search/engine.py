@@ -134,15 +134,15 @@ class SearchConfig:
     """What candidates are ranked by. ridge: the supernet's score corrected by a ridge regression on the
     full-training results so far (predictor.py), once `predictor_min_results` scored cells are trained;
     supernet: the supernet's score as it is (CE-NAS)."""
-    predictor_min_results: int = 10
-    predictor_features: PredictorFeatures = "onehot"
+    predictor_min_results: int = 30
+    predictor_features: PredictorFeatures = "graph"
     """What the ridge regression sees of a cell. onehot: the operation of each edge; graph: that plus the
-    cell graph's operation counts and live paths (predictor.graph_features; an option under evaluation,
-    docs/SEARCH.md)."""
-    proposal: Proposal = "random"
+    cell graph's operation counts and live paths (predictor.graph_features)."""
+    proposal: Proposal = "estimate"
     """Which unseen cells of the selected region the sampling pool scores. random: uniformly (CE-NAS);
     estimate: once the ridge is fitted, the best by its estimate from the cell alone (non-dominated rank
-    on estimated objectives among the known points, ties at random)."""
+    on estimated objectives among the known points, ties at random). docs/SEARCH.md has the measurements
+    behind these three defaults."""
     tree: TreeConfig = field(default_factory=TreeConfig)
 
     def __post_init__(self) -> None:
@@ -363,7 +363,7 @@ class Search:
             pool = unseen if node is None else unseen[self._region(node)[unseen]]
             if chosen:
                 pool = np.setdiff1d(pool, chosen)
-            chosen += [int(r) for r in self._proposal_order(pool, train)[: k - len(chosen)]]
+            chosen += self._proposal_pick(pool, k - len(chosen), train)
             if len(chosen) >= k or node is None:
                 break
             node = node.parent
@@ -371,16 +371,25 @@ class Search:
         self.status[rows] = TRAINING if train else PROPOSED
         return chosen
 
-    def _proposal_order(self, pool: np.ndarray, train: bool) -> np.ndarray:
-        """`pool` (unseen rows) in the order propose takes them (config.proposal)."""
+    def _proposal_pick(self, pool: np.ndarray, k: int, train: bool) -> list[int]:
+        """Up to k rows of `pool` (unseen) to propose (config.proposal): a random draw, or once the ridge is
+        fitted those with the best non-dominated rank of their estimate among the known points (fronts
+        peeled until k are found; ties at random)."""
         shuffled = self.rng.permutation(pool)
         model = None if train or self.config.proposal == "random" else self._accuracy_model()
-        if model is None or shuffled.size == 0:
-            return shuffled
+        if model is None or shuffled.size <= k:
+            return [int(r) for r in shuffled[:k]]
         known = self._known_points()
         cand = to_max(model.predict_unscored(self._cell_features(shuffled)), self.space.cost[shuffled])
-        ranks = nondominated_ranks(np.vstack([known, cand]))[len(known) :]
-        return shuffled[np.argsort(ranks, kind="stable")]
+        pts = np.vstack([known, cand])
+        alive = np.ones(len(pts), dtype=bool)
+        picked: list[int] = []
+        while len(picked) < k:
+            idx = np.flatnonzero(alive)
+            front = idx[pareto_mask(pts[idx])]
+            picked += [int(shuffled[i - len(known)]) for i in front if i >= len(known)]
+            alive[front] = False
+        return picked[:k]
 
     def add_predictions(self, rows, accuracies) -> None:
         """Supernet scores of proposed cells: they join the queue."""

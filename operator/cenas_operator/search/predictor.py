@@ -3,10 +3,12 @@ full-training results the search already has.
 
 A weak supernet (the trainer measures Kendall tau 0.17) orders candidates little better than chance, but
 every full training returns a true accuracy. A ridge regression fitted on the trained cells learns what
-the cell's operations say about accuracy (one-hot operation per edge) and how much the supernet's score
-is worth, and it predicts every scored candidate from both. On the NB201 table, with a tau-0.17 supernet,
-this ranks random unseen cells at Kendall tau 0.24-0.28 after 10 random results and 0.41-0.57 after 50-100
-(docs/SEARCH.md, "The accuracy estimate").
+the cell says about accuracy (the operation per edge, and with `graph_features` the cell graph's live
+paths and depth) and how much the supernet's score is worth, and it predicts every scored candidate from
+both; `AccuracyModel.predict_unscored` estimates a cell from its features alone, which guides what the
+supernet scores next. On the NB201 table, with a tau-0.17 supernet, the one-hot model ranks random
+unseen cells at Kendall tau 0.24-0.28 after 10 random results and 0.41-0.57 after 50-100 (docs/SEARCH.md,
+"The accuracy estimate").
 
 - Target: log(100 - accuracy), the log of the error in percent. Accuracy has a long tail of broken cells
   (about 10 %); on the raw scale their squared errors decide the fit, while the ranking that matters is

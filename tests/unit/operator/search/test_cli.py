@@ -46,7 +46,7 @@ def test_benchmark_prints_the_json_interface(inputs, tmp_path):
     plot = tmp_path / "hv.png"
     p = cli("benchmark", "--table", str(table), "--accuracy-column", "acc_c10", "--trace", str(trace),
             "--column", "ci", "--start", "2021-03-04", "--end", "2021-03-08", "--json", "--plot", str(plot),
-            "--predictor-features", "graph", "--predictor-min-results", "3", *TINY)
+            "--predictor-features", "onehot", "--predictor-min-results", "3", "--proposal", "random", *TINY)
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
     setup = out["setup"]
@@ -64,7 +64,8 @@ def test_benchmark_prints_the_json_interface(inputs, tmp_path):
             assert m["carbon_to_target_grams_cenas_accounting"] <= g + 1e-6
     assert out["methods"]["oneshot"]["carbon_to_target_grams_cenas_accounting"] in (None, 0.0)
     assert len(setup["starts"]) == 2 and setup["horizon_hours"] == 12
-    assert setup["search"]["predictor_features"] == "graph" and setup["search"]["predictor_min_results"] == 3
+    assert setup["search"]["predictor_features"] == "onehot" and setup["search"]["predictor_min_results"] == 3
+    assert setup["search"]["proposal"] == "random"
     assert plot.stat().st_size > 10_000 and plot.read_bytes()[:4] == b"\x89PNG"
 
 

@@ -127,9 +127,11 @@ def drive(search: Search, steps: int, truth: np.ndarray, noise: np.ndarray, log:
 
 @pytest.mark.parametrize(
     "cfg",
-    [SearchConfig(tree_samples="results"), SearchConfig(tree_samples="all"),
-     SearchConfig(predictor_features="graph", proposal="estimate")],
-    ids=["results", "all", "graph-estimate"],
+    # 10 results switch the estimate (and the guided proposals) on within the scripted steps
+    [SearchConfig(tree_samples="results", predictor_min_results=10),
+     SearchConfig(tree_samples="all", predictor_min_results=10),
+     SearchConfig(predictor_features="onehot", proposal="random", predictor_min_results=10)],
+    ids=["results", "all", "earlier-engine"],
 )
 def test_state_round_trip_through_json_resumes_exactly(small_table, small_space, cfg):
     truth = small_table.accuracy

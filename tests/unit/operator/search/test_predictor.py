@@ -108,7 +108,7 @@ def test_predictor_supernet_is_ces_nas_ranking(small_table, small_space):
 
 
 def partly_scored_search(small_table, small_space, proposal: str, trained: int) -> Search:
-    s = Search(small_space, SearchConfig(sampler="random", proposal=proposal), seed=0)
+    s = Search(small_space, SearchConfig(sampler="random", proposal=proposal, predictor_min_results=10), seed=0)
     noise = np.random.default_rng(3).normal(0, 3.0, len(small_table))
     rows = s.propose(100)
     s.add_predictions(rows, small_table.accuracy[rows] + noise[rows])
@@ -158,9 +158,8 @@ def test_graph_features_of_a_hand_worked_cell():
     assert g[43] == 2 and g[44] == 3  # the deepest live path's convolutions; live paths
 
 
-def test_the_search_fits_the_graph_features_when_asked(small_table, small_space):
-    config = SearchConfig(sampler="random", predictor_features="graph")
-    s = scored_search(small_table, small_space, config, 20)
+def test_the_search_fits_the_graph_features_by_default_and_the_one_hot_when_asked(small_table, small_space):
+    s = scored_search(small_table, small_space, SearchConfig(sampler="random"), 40)  # the default: graph, 30
     assert s._accuracy_model().mean.shape == (46,)  # 45 cell features + the supernet's score
-    onehot = scored_search(small_table, small_space, SearchConfig(sampler="random"), 20)
+    onehot = scored_search(small_table, small_space, SearchConfig(sampler="random", predictor_features="onehot"), 40)
     assert onehot._accuracy_model().mean.shape == (31,)
