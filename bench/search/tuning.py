@@ -1,13 +1,13 @@
 """How the search's settings were chosen, on data the benchmark never reports (docs/SEARCH.md).
 
     .venv/bin/python bench/search/tuning.py constant --predictor supernet          # GPU-hours to the target
-    .venv/bin/python bench/search/tuning.py constant --min-results 30
-    .venv/bin/python bench/search/tuning.py constant --min-results 30 --features graph
-    .venv/bin/python bench/search/tuning.py run-fraction 0.15 0.2 0.25 0.33          # CarbonCast 2020
+    .venv/bin/python bench/search/tuning.py constant --first-seed 22                # the defaults, seeds 22..33
+    .venv/bin/python bench/search/tuning.py constant --features onehot --min-results 10 --proposal random
+    .venv/bin/python bench/search/tuning.py run-fraction 0.02 0.05 0.1 0.15 0.2 0.25  # CarbonCast 2020
     .venv/bin/python bench/search/tuning.py run-fraction 0.15 0.25 --window-hours 96
     .venv/bin/python bench/search/tuning.py planned 200 300 400                       # cenas_ppo, CarbonCast 2020
 
-constant: cenas_always at a constant intensity, seeds 10..21 (the benchmark uses 0..4), until the target
+constant: cenas_always at a constant intensity, 12 seeds from 10 (the benchmark uses 0..4), until the target
 hypervolume is held and 64 GPU-hours are spent; prints the GPU-hours to the target and the hypervolume
 held at 64 GPU-hours per seed, and their medians.
 run-fraction: the benchmark's cenas on CarbonCast 2020 (CISO, DE, PJM), 4 seeds x 3 starts, with the

@@ -112,8 +112,9 @@ def heuristic(window_hours: float = 24.0) -> Allocator:
 class CarbonAwareRule:
     """cenas' rule-based allocator (see module docstring); the fields are its documented parameters."""
 
-    run_fraction: float = 0.25
-    """Run in this share of the forecast window's cleanest intervals."""
+    run_fraction: float = 0.05
+    """Run while the share of the window forecast cleaner than now is below this (0.05 of 24 h: at most one
+    hour cleaner; chosen on CarbonCast 2020, docs/SEARCH.md)."""
     window_hours: float = 24.0
     """The forecast window the rank is taken over."""
     supernet_gpus: int = 2
