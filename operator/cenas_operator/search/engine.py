@@ -35,7 +35,7 @@ import numpy as np
 from cenas_spaces import Arch, Macro, all_archs, encode_onehot, encode_unit, from_index, network_cost
 
 from .lamoo import Node, Tree, TreeConfig
-from .pareto import hypervolume, nondominated_ranks, pareto_mask, to_max
+from .pareto import candidate_fronts, hypervolume, nondominated_ranks, pareto_mask, to_max
 from .predictor import AccuracyModel, fit, graph_features
 
 STATE_VERSION = 1
@@ -379,16 +379,12 @@ class Search:
         model = None if train or self.config.proposal == "random" else self._accuracy_model()
         if model is None or shuffled.size <= k:
             return [int(r) for r in shuffled[:k]]
-        known = self._known_points()
         cand = to_max(model.predict_unscored(self._cell_features(shuffled)), self.space.cost[shuffled])
-        pts = np.vstack([known, cand])
-        alive = np.ones(len(pts), dtype=bool)
         picked: list[int] = []
-        while len(picked) < k:
-            idx = np.flatnonzero(alive)
-            front = idx[pareto_mask(pts[idx])]
-            picked += [int(shuffled[i - len(known)]) for i in front if i >= len(known)]
-            alive[front] = False
+        for top in candidate_fronts(self._known_points(), cand):
+            picked += shuffled[top].tolist()
+            if len(picked) >= k:
+                break
         return picked[:k]
 
     def add_predictions(self, rows, accuracies) -> None:
@@ -471,16 +467,7 @@ class Search:
         known = self._known_points()
         est = self.estimated(rows)
         cand = to_max(est, self.space.cost[rows])
-        pts = np.vstack([known, cand])
-        is_cand = np.arange(len(pts)) >= len(known)
-        alive = np.ones(len(pts), dtype=bool)
-        while True:
-            idx = np.flatnonzero(alive)
-            front = idx[pareto_mask(pts[idx])]
-            top = front[is_cand[front]] - len(known)
-            if top.size:
-                break
-            alive[front] = False
+        top = next(t for t in candidate_fronts(known, cand) if t.size)
         gain = self._gains(cand[top], known)
         order = np.lexsort((rows[top], -est[top], -gain))
         return int(rows[top[order[0]]])

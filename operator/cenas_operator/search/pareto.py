@@ -9,6 +9,8 @@ convention by negating the cost, so that a reference point and a hypervolume mea
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 
@@ -97,6 +99,23 @@ def nondominated_ranks(y) -> np.ndarray:
         elif b > best2[r] or (b == best2[r] and a > last[r][0]):
             best2[r], last[r] = b, (a, b)
     return ranks
+
+
+def candidate_fronts(known, candidates) -> Iterator[np.ndarray]:
+    """Indices of `candidates` front by front of the non-dominated sorting of known + candidates, best
+    first (ascending within a front; a front of known points only yields an empty array), until every
+    candidate was yielded. Peeling stops where the caller stops, so the best few cost little."""
+    known, cand = _points(known), _points(candidates)
+    pts = np.vstack([known, cand])
+    alive = np.ones(len(pts), dtype=bool)
+    left = len(cand)
+    while left:
+        idx = np.flatnonzero(alive)
+        front = idx[pareto_mask(pts[idx])]
+        alive[front] = False
+        top = front[front >= len(known)] - len(known)
+        left -= top.size
+        yield top
 
 
 def hypervolume(y, ref) -> float:

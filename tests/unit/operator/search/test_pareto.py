@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from cenas_operator.search.pareto import (
+    candidate_fronts,
     domination_counts,
     hypervolume,
     hypervolume_contributions,
@@ -101,3 +102,12 @@ def test_empty_and_bad_input():
         pareto_mask(np.array([[np.nan, 1.0]]))
     with pytest.raises(ValueError, match="reference"):
         hypervolume(np.ones((1, 2)), [0, 0, 0])
+
+
+def test_candidate_fronts_peel_known_and_candidates_together_hand_worked():
+    known = np.array([[3.0, 3.0]])
+    cand = np.array([[1.0, 1.0], [4.0, 0.0], [2.0, 2.0], [0.0, 4.0]])
+    fronts = [f.tolist() for f in candidate_fronts(known, cand)]
+    # front 0: the known (3,3), (4,0) and (0,4); front 1: (2,2); front 2: (1,1)
+    assert fronts == [[1, 3], [2], [0]]
+    assert [f.tolist() for f in candidate_fronts(np.array([[5.0, 5.0]]), cand[:1])] == [[], [0]]

@@ -79,10 +79,11 @@ def test_on_nb201_the_model_ranks_unseen_cells_far_better_than_a_weak_supernet(t
     assert kendall_tau(estimate, table.accuracy[test]) > 0.4
 
 
-def scored_search(small_table, small_space, config: SearchConfig, trained: int) -> Search:
+def scored_search(small_table, small_space, config: SearchConfig, trained: int, scored: int | None = None) -> Search:
+    """A search with `scored` cells (default: all) scored by a noisy supernet and `trained` of them trained."""
     s = Search(small_space, config, seed=0)
     noise = np.random.default_rng(3).normal(0, 3.0, len(small_table))
-    rows = s.propose(len(small_space))
+    rows = s.propose(len(small_space) if scored is None else scored)
     s.add_predictions(rows, small_table.accuracy[rows] + noise[rows])
     for r in s.pop_queue(trained):
         s.add_result(r, float(small_table.accuracy[r]))
@@ -108,13 +109,8 @@ def test_predictor_supernet_is_ces_nas_ranking(small_table, small_space):
 
 
 def partly_scored_search(small_table, small_space, proposal: str, trained: int) -> Search:
-    s = Search(small_space, SearchConfig(sampler="random", proposal=proposal, predictor_min_results=10), seed=0)
-    noise = np.random.default_rng(3).normal(0, 3.0, len(small_table))
-    rows = s.propose(100)
-    s.add_predictions(rows, small_table.accuracy[rows] + noise[rows])
-    for r in s.pop_queue(trained):
-        s.add_result(r, float(small_table.accuracy[r]))
-    return s
+    config = SearchConfig(sampler="random", proposal=proposal, predictor_min_results=10)
+    return scored_search(small_table, small_space, config, trained, scored=100)
 
 
 def test_proposals_take_the_best_estimated_unseen_cells_once_the_model_is_fitted(small_table, small_space):
