@@ -17,6 +17,8 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from cenas_operator.policy.forecasts import FORECAST_SOURCES
+
 from .benchmark import (
     EXTRA_METHODS,
     METHODS,
@@ -71,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--epoch-overhead-seconds", type=float, default=CostModel.epoch_overhead_seconds)
     b.add_argument("--seconds-per-gflop-image", type=float, default=CostModel.seconds_per_gflop_image)
     b.add_argument("--workers", type=int, default=d.workers, help=f"processes (default {d.workers})")
+    b.add_argument("--forecasts", choices=FORECAST_SOURCES, default=d.forecasts,
+                   help="what the carbon-aware methods see: the built-in history-only forecast (default) or the "
+                        "forecaster's model as the operator is served (needs torch and 14 days of trace first)")
     b.add_argument("--plot", help="write hypervolume-vs-grams curves to this PNG")
     return p
 
@@ -90,7 +95,7 @@ def _config(args: argparse.Namespace) -> BenchmarkConfig:
         power_watts=args.power_watts, pue=args.pue, target_fraction=args.target_fraction,
         budget_gpu_hours=args.budget_gpu_hours, supernet_tau=args.supernet_tau, cost_metric=args.cost_metric,
         methods=tuple(m.strip() for m in args.methods.split(",") if m.strip()), workers=args.workers, costs=costs,
-        planned_trainings=args.planned_trainings, search=replace(
+        planned_trainings=args.planned_trainings, forecasts=args.forecasts, search=replace(
             BenchmarkConfig().search, predictor=args.predictor, predictor_features=args.predictor_features,
             predictor_min_results=args.predictor_min_results, proposal=args.proposal,
         ),

@@ -9,7 +9,9 @@ Protocol (docs/SEARCH.md has the reasoning):
   a run lasts at most `horizon_hours` (default two weeks) on `max_gpus` GPUs of `power_watts` each. The
   seed fixes the supernet (the same predictions for every method) and the search's random stream.
 - Carbon: every allocated GPU-second at the realized intensity (`grams`), and CE-NAS's accounting
-  (evaluation-pool busy time only) side by side. Policies see history-only forecasts, never the future.
+  (evaluation-pool busy time only) side by side. Policies see forecasts issued from the past only, never the
+  future: history-only (`forecasts="history"`, numpy) or the forecaster's model as the operator is served
+  (`"model"`, `policy.model_forecasts`).
 - Per method: the median over runs of the carbon to reach the target (a run that never reaches it counts
   as infinite; the median is null when more than half never do), the median hypervolume once
   `budget_gpu_hours` x power x the window's mean intensity grams are spent, and the median GPU-hours to
@@ -29,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from cenas_operator.policy.forecasts import history_forecasts
+from cenas_operator.policy.forecasts import FORECAST_SOURCES, issue_forecasts
 from cenas_operator.policy.runtime import PolicyRuntime
 from cenas_operator.policy.traces import Trace, TraceError, load_trace, resample
 
@@ -83,8 +85,13 @@ class BenchmarkConfig:
     """cenas_ppo: the full trainings the search plans (the operator's spec.budget.maxFullTrainings), which
     sets the work the policy is told is left."""
     search: SearchConfig = field(default_factory=SearchConfig)
+    forecasts: str = "history"
+    """What the carbon-aware methods see (policy.forecasts.FORECAST_SOURCES): the built-in history-only
+    forecast, or the forecaster's model as the operator is served ("model", needs torch)."""
 
     def __post_init__(self) -> None:
+        if self.forecasts not in FORECAST_SOURCES:
+            raise BenchmarkError(f"forecasts must be one of {', '.join(FORECAST_SOURCES)}, got {self.forecasts!r}")
         if self.planned_trainings < 1:
             raise BenchmarkError("planned_trainings must be >= 1")
         if self.seeds < 1 or self.starts < 1 or self.horizon_hours < 2 or self.max_gpus < 1:
@@ -149,6 +156,7 @@ class Window:
     trace: Trace  # hourly
     forecasts: np.ndarray  # (n, H, Q) issued at each hour of the trace
     levels: tuple[float, ...]
+    forecasts_version: str
     first: int  # trace index of the window's first hour
     last: int  # trace index one past the window's last hour
     starts: tuple[int, ...]  # trace indices of the run starts
@@ -156,7 +164,9 @@ class Window:
 
 
 def make_window(trace: Trace, start: str, end: str, cfg: BenchmarkConfig) -> Window:
-    """Hourly trace + history-only forecasts, and the run starts inside [start, end] (whole days)."""
+    """Hourly trace + the forecasts of `cfg.forecasts` issued at its hours, and the run starts inside
+    [start, end] (whole days)."""
+    raw = trace
     if trace.step_minutes != 60:
         trace = resample(trace, 60)
     try:
@@ -173,7 +183,10 @@ def make_window(trace: Trace, start: str, end: str, cfg: BenchmarkConfig) -> Win
             f"the window {start}..{end} holds {max(last - first, 0)} hours of the trace "
             f"({trace.start} + {len(trace)} h); at least 24 are needed"
         )
-    fc = history_forecasts(trace)
+    try:
+        fc, version = issue_forecasts(cfg.forecasts, raw, trace, first, last)
+    except ValueError as err:
+        raise BenchmarkError(str(err)) from err
     horizon = min(cfg.horizon_hours, last - first)
     latest = last - horizon
     starts = tuple(sorted({round(x) for x in np.linspace(first, latest, cfg.starts)}))
@@ -181,9 +194,9 @@ def make_window(trace: Trace, start: str, end: str, cfg: BenchmarkConfig) -> Win
     if missing:
         raise BenchmarkError(
             f"no forecast can be issued at {trace.time_of(missing[0])}: forecasts use only the past, so the "
-            "window must start at least 2 days after the trace begins"
+            f"window must start at least {2 if cfg.forecasts == 'history' else 14} days after the trace begins"
         )
-    return Window(trace, fc.values, fc.levels, first, last, starts, horizon)
+    return Window(trace, fc.values, fc.levels, version, first, last, starts, horizon)
 
 
 @dataclass
@@ -298,6 +311,8 @@ def run_benchmark(table: Table, trace: Trace, start: str, end: str, cfg: Benchma
             "cenas_rule": asdict(cfg.rule),
             "planned_trainings": cfg.planned_trainings,
             "search": cfg.search.to_dict(),
+            "forecasts": cfg.forecasts,
+            "forecasts_version": window.forecasts_version,
         },
         "_curves": curves,
     }

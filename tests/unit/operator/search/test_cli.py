@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from cenas_operator.search.__main__ import main
-from cenas_operator.search.benchmark import METHODS
+from cenas_operator.search.benchmark import METHODS, BenchmarkConfig, load_benchmark_trace, make_window
 
 REPO = Path(__file__).resolve().parents[4]
 
@@ -104,3 +104,31 @@ def test_bad_input_exits_2_with_the_reason(inputs, capsys, change, message):
     captured = capsys.readouterr()
     assert code == 2
     assert message in captured.err and captured.out == ""
+
+
+def test_forecast_source_reaches_the_carbon_aware_methods_only(inputs, tmp_path, capsys):
+    table, _ = inputs
+    hours = np.arange(24 * 20)  # the model needs 14 days of trace before its first forecast
+    ci = 300 + 120 * np.sin(2 * np.pi * hours / 24) + 40 * np.sin(2 * np.pi * hours / 90)
+    times = np.datetime64("2021-03-01T00:00") + hours.astype("timedelta64[h]")
+    trace = tmp_path / "long.csv"
+    trace.write_text("datetime_utc,ci\n" + "\n".join(f"{t},{v:.2f}" for t, v in zip(times, ci, strict=True)) + "\n")
+    args = ["benchmark", "--table", str(table), "--accuracy-column", "acc_c10", "--trace", str(trace), "--column", "ci",
+            "--start", "2021-03-16", "--end", "2021-03-18", "--json", "--methods", "vanilla,heuristic", *TINY]
+    out = {}
+    for source in ("history", "model"):
+        assert main([*args, "--forecasts", source]) == 0
+        out[source] = json.loads(capsys.readouterr().out)
+    assert out["history"]["setup"]["forecasts"] == out["history"]["setup"]["forecasts_version"] == "history"
+    assert out["model"]["setup"]["forecasts"] == "model"
+    assert out["model"]["setup"]["forecasts_version"].startswith("forecaster-")
+    runs = {s: r["methods"]["vanilla"]["per_run_carbon_to_target_grams"] for s, r in out.items()}
+    assert runs["history"] == runs["model"]  # vanilla never reads a forecast
+    windows = {s: make_window(load_benchmark_trace(trace, "ci"), "2021-03-16", "2021-03-18",
+                              BenchmarkConfig(horizon_hours=12, forecasts=s)) for s in ("history", "model")}
+    rows = slice(windows["model"].first, windows["model"].last)
+    assert not np.isnan(windows["model"].forecasts[rows]).any()
+    assert not np.allclose(windows["model"].forecasts[rows], windows["history"].forecasts[rows])
+
+    assert main([*args[:9], "--start", "2021-03-05", "--end", "2021-03-08", "--json", *TINY, "--forecasts", "model"]) == 2
+    assert "at least 14 days after the trace begins" in capsys.readouterr().err
