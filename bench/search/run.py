@@ -5,6 +5,7 @@
     .venv/bin/python bench/search/run.py --tau 0.5 --tag tau0.5   # the supernet sensitivity runs
     .venv/bin/python bench/search/run.py --predictor supernet --tag predictor-supernet   # CE-NAS's ranking
     .venv/bin/python bench/search/run.py --features graph --min-results 30 --proposal estimate --tag guided
+    .venv/bin/python bench/search/run.py --forecasts model --methods cenas,heuristic --tag model   # the model's forecasts
 
 Report periods, never used to choose anything: CarbonCast 2021-07-01..2021-12-31 and Electricity Maps
 2022-01-01..2022-12-31. (The rule's parameters were chosen on CarbonCast 2020 for CISO, DE and PJM; the
@@ -52,7 +53,7 @@ def table(results: dict[str, dict]) -> str:
     for name, r in results.items():
         m = r["methods"]
         ratio = r["ratios"].get("vanilla_over_cenas", {})
-        cells = [fmt(m[k]["carbon_to_target_grams"]) for k in METHODS]
+        cells = [fmt(m[k]["carbon_to_target_grams"]) if k in m else "-" for k in METHODS]
         ppo = r["ratios"].get("vanilla_over_cenas", {}).get("every_gpu_second")
         ppo_over = r["ratios"].get("cenas_ppo_over_cenas", {}).get("every_gpu_second")
         lines.append(
@@ -86,6 +87,8 @@ def main() -> int:
     p.add_argument("--features", help="onehot or graph: the ridge's features (default: the CLI's)")
     p.add_argument("--min-results", type=int, help="trained cells before the ridge is fitted (default: the CLI's)")
     p.add_argument("--proposal", help="random or estimate: which cells are scored (default: the CLI's)")
+    p.add_argument("--forecasts", help="history or model: what the carbon-aware methods see (default: the CLI's)")
+    p.add_argument("--methods", default=",".join(METHODS), help="comma-separated (default: all seven)")
     p.add_argument("--tag", default="", help="suffix of the result files")
     p.add_argument("--workers", type=int, default=2)
     args = p.parse_args()
@@ -97,7 +100,7 @@ def main() -> int:
         stem = f"{name}-{args.tag}" if args.tag else name
         cmd = [sys.executable, "-m", "cenas_operator.search", "benchmark", "--trace", str(path.relative_to(REPO)), "--column", column,
                "--start", start, "--end", end, "--json", "--workers", str(args.workers),
-               "--plot", str((RESULTS / f"{stem}.png").relative_to(REPO)), "--methods", ",".join(METHODS)]
+               "--plot", str((RESULTS / f"{stem}.png").relative_to(REPO)), "--methods", args.methods]
         if args.tau is not None:
             cmd += ["--supernet-tau", str(args.tau)]
         if args.predictor is not None:
@@ -108,6 +111,8 @@ def main() -> int:
             cmd += ["--predictor-min-results", str(args.min_results)]
         if args.proposal is not None:
             cmd += ["--proposal", args.proposal]
+        if args.forecasts is not None:
+            cmd += ["--forecasts", args.forecasts]
         t0 = time.monotonic()
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
         if proc.returncode != 0:
